@@ -1,0 +1,122 @@
+/**
+ * @file engine.hpp
+ * @brief Parallel, device-aware evaluation of batches of configurations (a oneTBB flow graph).
+ */
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "approxtune/runtime/app.hpp"
+#include "approxtune/runtime/results_buffer.hpp"
+
+namespace approxtune {
+
+/** @brief A device the engine can evaluate on. */
+struct device_info {
+  std::string id;    ///< "cpu", "cuda:0", ...
+  std::string kind;  ///< "cpu" or "gpu" (what knob device tags match)
+  int index = 0;     ///< CUDA ordinal; 0 for the CPU
+  std::string name;  ///< human-readable (CPU model or CUDA device name)
+  std::size_t memory_bytes = 0;
+  int compute_major = 0, compute_minor = 0;  ///< CUDA compute capability (0 for the CPU)
+  int default_slots = 1;                     ///< a sensible slot count
+};
+
+/**
+ * @brief Devices present: the CPU always, then CUDA devices when the build has CUDA and a device
+ * exists. "No driver" or "no device" means zero CUDA devices, never an error.
+ */
+std::vector<device_info> discover_devices();
+
+/** @brief A device and how many slots (concurrent evaluations) it gets. */
+struct device_slots {
+  device_info device;
+  int slots = 1;
+};
+
+/**
+ * @brief Parses a `--devices` spec such as "cpu:2" or "cuda:0:2,cuda:1:2" ("" = every device
+ * with its default slot count; "cpu" = the CPU with its default).
+ * @throws config_error naming the bad entry and listing the available devices
+ */
+std::vector<device_slots> parse_devices(const std::string& spec,
+                                        const std::vector<device_info>& available);
+
+/** @brief Options of the evaluation engine. */
+struct engine_options {
+  std::vector<device_slots> devices;   ///< empty = every device, default slots
+  std::optional<double> timeout_s;     ///< per-evaluation timeout (none = wait forever)
+  int retire_after_failures = 5;       ///< consecutive failures that retire a slot
+  std::shared_ptr<spdlog::logger> logger;  ///< null = the "approxtune" logger
+};
+
+/** @brief Per-slot counters, for summaries. */
+struct slot_stats {
+  std::string device;
+  int slot = 0;
+  std::size_t evaluations = 0;
+  std::size_t failures = 0;
+  bool retired = false;
+};
+
+/**
+ * @brief Evaluates batches of configurations concurrently, one per slot.
+ *
+ * A oneTBB flow graph: candidates queue up, a reserving join pairs each with a free slot token
+ * (so at most one evaluation per slot is in flight: backpressure without busy waiting), the
+ * evaluation runs on its slot's evaluator, then gives its token back. Results come back in
+ * proposal order whatever the finishing order, so runs are reproducible for any slot count.
+ *
+ * Fair cost: when the app's cost is a timing (`app::cost_is_timed()`), an evaluation holds its
+ * device's timing lock while it measures, so no other candidate runs on that device meanwhile
+ * (serialising timed evaluations per device; apps with per-slot evaluators that separate the
+ * QoS pass from the timed pass take the lock themselves, see `slot_info`). Modelled costs need
+ * no lock.
+ *
+ * Failures (an exception, a NaN/inf QoS or cost, a timeout) become failed evaluations with a
+ * reason; a slot that fails `retire_after_failures` times in a row is retired with a warning;
+ * when every slot is retired `evaluate` throws `error` after returning nothing further.
+ */
+class engine {
+ public:
+  engine(const app& a, engine_options options);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /** @brief Total number of slots (live or retired). */
+  std::size_t num_slots() const noexcept;
+  /** @brief Number of slots still in service. */
+  std::size_t live_slots() const noexcept;
+
+  /**
+   * @brief Evaluates @p batch on split @p s; one result per candidate, in batch order.
+   * Blocks until all are done. Candidates not started because of `request_stop` come back
+   * failed with reason "cancelled".
+   * @throws error when every slot has been retired
+   */
+  std::vector<evaluation> evaluate(std::span<const config_code> batch, split s);
+
+  /** @brief Stops handing out new candidates; in-flight evaluations finish. Signal-safe. */
+  void request_stop() noexcept;
+  bool stop_requested() const noexcept;
+
+  std::vector<slot_stats> stats() const;
+  const std::vector<device_slots>& devices() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace approxtune

@@ -1,0 +1,77 @@
+/**
+ * @file strategy.hpp
+ * @brief The ask/tell interface of search strategies and their registry.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "approxtune/runtime/config.hpp"
+#include "approxtune/runtime/knob_space.hpp"
+
+namespace approxtune::search {
+
+/** @brief What a strategy is told about the run when it is created. */
+struct strategy_context {
+  const knob_space* space = nullptr;  ///< ops and knobs (never null)
+  double qos_threshold = 0.0;         ///< absolute tuner threshold: qos >= threshold meets it
+  std::uint64_t seed = 0;
+  nlohmann::json params = nlohmann::json::object();  ///< strategy-specific options
+};
+
+/**
+ * @brief The result of one proposed configuration, given back in proposal order.
+ * `cost` is relative to the baseline (speedup = 1 / cost). Failed evaluations have ok = false
+ * and NaN qos/cost. `cached` ones were served from the cache (already seen by the strategy).
+ */
+struct observation {
+  std::span<const knob_index> code;
+  double qos = 0.0;
+  double cost = 1.0;
+  bool ok = true;
+  bool cached = false;
+};
+
+/**
+ * @brief A search strategy (ask/tell). Never sees devices, threads or files.
+ *
+ * The tuner calls `propose(n)`, evaluates what it got (duplicates of earlier configs are served
+ * from a cache and do not consume the budget), then calls `observe` with one observation per
+ * proposal, in proposal order. Same seed and same sequence of observations => same proposals.
+ */
+class strategy {
+ public:
+  virtual ~strategy() = default;
+  /** @brief Registered name. */
+  virtual std::string name() const = 0;
+  /** @brief Up to @p n configurations to evaluate next (fewer, even zero, if exhausted). */
+  virtual std::vector<config_code> propose(std::size_t n) = 0;
+  /** @brief Results of the last proposals, in proposal order. */
+  virtual void observe(std::span<const observation> results) = 0;
+  /** @brief Full state (including RNG) as JSON, for resume. */
+  virtual nlohmann::json save_state() const = 0;
+  /** @brief Restores a state produced by `save_state` of the same strategy and space. */
+  virtual void load_state(const nlohmann::json& state) = 0;
+};
+
+using strategy_factory = std::function<std::unique_ptr<strategy>(const strategy_context&)>;
+
+/** @brief Registers a strategy under @p name (replaces an existing registration). */
+void register_strategy(const std::string& name, strategy_factory factory);
+/**
+ * @brief Creates the strategy registered as @p name.
+ * @throws config_error listing the registered names when @p name is unknown
+ */
+std::unique_ptr<strategy> make_strategy(const std::string& name, const strategy_context& ctx);
+/** @brief Registered names, sorted. */
+std::vector<std::string> strategy_names();
+
+}  // namespace approxtune::search

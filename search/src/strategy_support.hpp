@@ -1,0 +1,96 @@
+// Private helpers shared by the built-in strategies: a portable seeded RNG, the set of
+// configurations proposed so far with an "unseen" sampler, and JSON helpers for codes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "approxtune/runtime/config.hpp"
+#include "approxtune/runtime/knob_space.hpp"
+#include "approxtune/search/strategy.hpp"
+
+namespace approxtune::search::detail {
+
+/// mt19937_64 with its own bounded draws: std::uniform_int_distribution is implementation-defined,
+/// and proposals must be identical across standard libraries for a given seed.
+class strategy_rng {
+ public:
+  explicit strategy_rng(std::uint64_t seed, std::uint64_t salt);
+  /// Uniform in [0, bound); bound > 0. Unbiased (rejection on the top of the 64-bit range).
+  std::uint64_t below(std::uint64_t bound);
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform01();
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+  std::string save() const;
+  void load(const std::string& state);
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+struct code_hash {
+  std::size_t operator()(const config_code& code) const noexcept;
+};
+
+/// Uniform random configuration of @p space.
+config_code random_config(const knob_space& space, strategy_rng& rng);
+
+/// Number of configurations of @p space, or nullopt when it does not fit in 64 bits.
+std::optional<std::uint64_t> space_size(const knob_space& space);
+
+/**
+ * Every configuration a strategy has proposed, in proposal order, and a sampler of configurations
+ * not proposed yet. The sampler's draws depend only on the set and the RNG (its enumeration
+ * pool is a cache rebuilt on demand), so save/load keeps futures identical.
+ */
+class proposed_set {
+ public:
+  explicit proposed_set(const knob_space& space);
+  bool contains(const config_code& code) const { return set_.count(code) != 0; }
+  /// Records @p code; false if it was already there.
+  bool insert(const config_code& code);
+  std::size_t size() const noexcept { return order_.size(); }
+  /// True when every configuration of the space has been proposed.
+  bool exhausted() const noexcept { return size_ && order_.size() >= *size_; }
+  /**
+   * A configuration not proposed yet, uniformly: up to 64 rejection draws, then (spaces of at
+   * most 2^20 configurations) a draw from the enumerated unseen ones. nullopt when exhausted;
+   * in a larger space whose draws all hit seen configs, the last draw (a duplicate).
+   */
+  std::optional<config_code> draw_unseen(strategy_rng& rng);
+  const std::vector<config_code>& in_order() const noexcept { return order_; }
+  nlohmann::json to_json() const;
+  void from_json(const nlohmann::json& j);
+
+ private:
+  config_code decode(std::uint64_t index) const;
+  std::uint64_t encode(const config_code& code) const;
+
+  const knob_space* space_;
+  std::optional<std::uint64_t> size_;
+  std::vector<config_code> order_;
+  std::unordered_set<config_code, code_hash> set_;
+  std::optional<std::vector<std::uint64_t>> pool_;  // sorted unseen indices, once built
+};
+
+/// Checks @p code against @p space for load_state; throws config_error naming @p what.
+config_code code_from_json(const nlohmann::json& j, const knob_space& space, const char* what);
+
+/// Validates a context handed to a strategy factory (non-null space).
+void check_context(const strategy_context& ctx, const char* strategy);
+
+std::unique_ptr<strategy> make_random_strategy(const strategy_context& ctx);
+std::unique_ptr<strategy> make_opentuner_strategy(const strategy_context& ctx);
+
+}  // namespace approxtune::search::detail

@@ -1,0 +1,293 @@
+#include "approxtune/search/tuner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "approxtune/runtime/error.hpp"
+#include "approxtune/runtime/logging.hpp"
+#include "approxtune/runtime/progress.hpp"
+#include "approxtune/search/pareto.hpp"
+#include "approxtune/search/strategy.hpp"
+
+namespace approxtune {
+
+namespace {
+
+void validate(const tune_options& o) {
+  auto finite = [](double v, const char* what) {
+    if (!std::isfinite(v)) throw config_error(std::string(what) + " must be a finite number");
+  };
+  finite(o.qos_tuner_threshold, "the QoS tuner threshold");
+  if (o.qos_keep_threshold) finite(*o.qos_keep_threshold, "the QoS keep threshold");
+  if (o.max_iter == 0) throw config_error("max_iter (--iterations) must be at least 1");
+  if (o.take_best_n && *o.take_best_n == 0) throw config_error("take_best_n must be at least 1");
+  if (o.eval_timeout_s && !(*o.eval_timeout_s > 0.0))
+    throw config_error("the evaluation timeout must be > 0 seconds");
+}
+
+config to_config(const knob_space& space, const results_buffer& buf, std::size_t row) {
+  config c;
+  c.knobs = space.decode(buf.code(row));
+  c.qos = buf.qos(row);
+  c.cost = buf.cost(row);
+  c.test_qos = buf.test_qos(row);
+  return c;
+}
+
+}  // namespace
+
+tuner::tuner(const app& a) : app_(a) {}
+
+void tuner::request_stop() noexcept {
+  stop_.store(true);
+  if (engine* e = engine_.load()) e->request_stop();
+}
+
+const std::vector<config>& tuner::tune(const tune_options& opt) {
+  validate(opt);
+  auto log = opt.logger ? opt.logger : approxtune::logger();
+  const auto t0 = std::chrono::steady_clock::now();
+  const knob_space& space = app_.space();
+  tuned_ = false;
+  stop_.store(false);
+  summary_ = {};
+  report_ = {};
+  buffer_.reset(space.num_ops());
+  report_.app_name = app_.name();
+  report_.relative = opt.relative;
+
+  log->info("tuning app '{}': {} ops, {} unique knobs, baseline knob '{}', 10^{:.1f} configs",
+            app_.name(), space.num_ops(), space.unique_knobs().size(), space.baseline().name(),
+            space.log10_size());
+
+  engine_options eo;
+  eo.devices = parse_devices(opt.devices, discover_devices());
+  eo.timeout_s = opt.eval_timeout_s;
+  eo.logger = log;
+  engine eng(app_, eo);
+  engine_.store(&eng);
+  struct engine_reset {
+    std::atomic<engine*>& e;
+    ~engine_reset() { e.store(nullptr); }
+  } reset_engine{engine_};
+  if (stop_.load()) eng.request_stop();
+
+  // 1. The baseline, always first: its cost makes every other cost relative.
+  const config_code base = space.baseline_code();
+  auto base_eval = eng.evaluate(std::span(&base, 1), split::tune);
+  if (!base_eval[0].ok())
+    throw error("the baseline configuration could not be measured: " + base_eval[0].reason);
+  const double base_cost = base_eval[0].cost;
+  report_.baseline_cost = base_cost;
+  report_.baseline_tune_qos = base_eval[0].qos;
+  buffer_.append(base, base_eval[0].hash, base_eval[0].qos, 1.0, eval_status::ok);
+  summary_.evaluations = 1;
+  if (opt.on_commit) opt.on_commit(base_eval);
+
+  // 2. Thresholds. The baseline's test QoS is measured whenever it is needed (relative
+  // thresholds or a test phase); it does not count against the tune budget.
+  if (opt.relative || opt.test_configs) {
+    auto t = eng.evaluate(std::span(&base, 1), split::test);
+    if (!t[0].ok()) throw error("the baseline could not be measured on the test split: " + t[0].reason);
+    report_.baseline_test_qos = t[0].qos;
+    ++summary_.test_evaluations;
+    if (opt.on_commit) opt.on_commit(t);
+  }
+  const double keep_given = opt.qos_keep_threshold.value_or(opt.qos_tuner_threshold);
+  report_.tuner_threshold_given = opt.qos_tuner_threshold;
+  report_.keep_threshold_given = keep_given;
+  if (opt.relative) {
+    report_.tuner_threshold = report_.baseline_tune_qos - opt.qos_tuner_threshold;
+    report_.tune_keep_threshold = report_.baseline_tune_qos - keep_given;
+    report_.test_keep_threshold = *report_.baseline_test_qos - keep_given;
+    log->info("relative thresholds: baseline QoS {:.4f} (tune) / {:.4f} (test)",
+              report_.baseline_tune_qos, *report_.baseline_test_qos);
+  } else {
+    report_.tuner_threshold = opt.qos_tuner_threshold;
+    report_.tune_keep_threshold = report_.test_keep_threshold = keep_given;
+  }
+  log->info("tuner threshold: qos >= {:.4f}; keeping qos >= {:.4f} (tune), {:.4f} (test)",
+            report_.tuner_threshold, report_.tune_keep_threshold, report_.test_keep_threshold);
+
+  // 3. Search: propose a batch, serve duplicates from the cache, evaluate the rest on the
+  // engine, commit, observe in proposal order.
+  search::strategy_context ctx{&space, report_.tuner_threshold, opt.seed, opt.strategy_params};
+  auto strat = search::make_strategy(opt.strategy, ctx);
+  const std::size_t batch = opt.batch_size > 0 ? opt.batch_size : 2 * eng.num_slots();
+  progress_reporter bar(opt.max_iter, opt.progress);
+  bar.update(summary_.evaluations, 1.0);
+  double best_speedup = 1.0;
+  std::size_t stalled_rounds = 0;
+  constexpr std::size_t max_stalled_rounds = 200;
+  std::vector<search::observation> obs;
+  std::vector<config_code> fresh;
+  std::vector<std::int64_t> row_of;  // per proposal: buffer row, or -(1 + index in fresh)
+  while (summary_.evaluations < opt.max_iter && !stop_.load()) {
+    const std::size_t remaining = opt.max_iter - summary_.evaluations;
+    auto proposals = strat->propose(std::min(batch, remaining));
+    if (proposals.empty()) {
+      summary_.exhausted = true;
+      log->info("strategy '{}' has no new configuration to propose", opt.strategy);
+      break;
+    }
+    fresh.clear();
+    row_of.clear();
+    std::unordered_map<std::uint64_t, std::size_t> in_batch;  // hash -> index in fresh
+    for (const auto& p : proposals) {
+      if (!space.valid(p)) throw error("strategy '" + opt.strategy + "' proposed an invalid config");
+      const auto h = hash_config(p);
+      if (auto row = buffer_.find(p, h)) {
+        row_of.push_back(static_cast<std::int64_t>(*row));
+        ++summary_.cache_hits;
+        continue;
+      }
+      auto it = in_batch.find(h);
+      if (it != in_batch.end() && fresh[it->second] == p) {
+        row_of.push_back(-1 - static_cast<std::int64_t>(it->second));
+        ++summary_.cache_hits;
+        continue;
+      }
+      in_batch.emplace(h, fresh.size());
+      row_of.push_back(-1 - static_cast<std::int64_t>(fresh.size()));
+      fresh.push_back(p);
+    }
+    std::vector<evaluation> results = eng.evaluate(fresh, split::tune);
+    // A candidate cancelled by a stop request was not measured: it is neither committed nor
+    // observed, so a later resume measures it.
+    std::size_t measured = results.size();
+    for (std::size_t i = 0; i < results.size(); ++i)
+      if (results[i].reason == "cancelled") {
+        measured = i;
+        break;
+      }
+    std::vector<std::size_t> fresh_row(results.size(), SIZE_MAX);
+    for (std::size_t i = 0; i < measured; ++i) {
+      auto& r = results[i];
+      if (r.reason == "cancelled") continue;
+      const double rel = r.ok() ? r.cost / base_cost : std::nan("");
+      fresh_row[i] = buffer_.append(r.code, r.hash, r.ok() ? r.qos : std::nan(""), rel, r.status,
+                                    r.reason);
+      if (r.ok() && r.qos >= report_.tuner_threshold) best_speedup = std::max(best_speedup, 1.0 / rel);
+    }
+    summary_.evaluations += measured;
+    if (opt.on_commit && measured > 0) opt.on_commit(std::span(results.data(), measured));
+    obs.clear();
+    for (std::size_t i = 0; i < proposals.size(); ++i) {
+      std::size_t row;
+      bool cached = row_of[i] >= 0;
+      if (cached) {
+        row = static_cast<std::size_t>(row_of[i]);
+      } else {
+        const auto fi = static_cast<std::size_t>(-1 - row_of[i]);
+        row = fresh_row[fi];
+        if (row == SIZE_MAX) break;  // cancelled: stop observing here
+      }
+      const bool ok = buffer_.status(row) == eval_status::ok;
+      obs.push_back({buffer_.code(row), buffer_.qos(row), buffer_.cost(row), ok, cached});
+    }
+    strat->observe(obs);
+    bar.update(summary_.evaluations, best_speedup);
+    stalled_rounds = fresh.empty() ? stalled_rounds + 1 : 0;
+    if (stalled_rounds >= max_stalled_rounds) {
+      summary_.exhausted = true;
+      log->warn("strategy '{}' proposed only already-measured configs for {} rounds; stopping",
+                opt.strategy, max_stalled_rounds);
+      break;
+    }
+    if (eng.stop_requested()) break;
+  }
+  summary_.cancelled = stop_.load();
+  bar.finish();
+
+  // 4. Kept and best configurations (rows are in evaluation order: stable and reproducible).
+  std::vector<std::size_t> kept_rows;
+  for (std::size_t r = 0; r < buffer_.size(); ++r)
+    if (buffer_.status(r) == eval_status::ok && buffer_.qos(r) >= report_.tune_keep_threshold)
+      kept_rows.push_back(r);
+  std::vector<double> kq, ks;
+  kq.reserve(kept_rows.size());
+  ks.reserve(kept_rows.size());
+  for (auto r : kept_rows) {
+    kq.push_back(buffer_.qos(r));
+    ks.push_back(buffer_.speedup(r));
+  }
+  std::vector<std::size_t> pick = opt.take_best_n ? search::take_best_n(kq, ks, *opt.take_best_n)
+                                                  : search::pareto_front(kq, ks);
+  std::vector<std::size_t> best_rows;
+  for (auto i : pick) best_rows.push_back(kept_rows[i]);
+
+  // 5. Test phase: best configs on the test split, dropping those under the test threshold.
+  std::vector<std::size_t> final_rows = best_rows;
+  if (opt.test_configs && !best_rows.empty() && !stop_.load()) {
+    std::vector<config_code> codes;
+    for (auto r : best_rows) codes.emplace_back(buffer_.code(r).begin(), buffer_.code(r).end());
+    auto tres = eng.evaluate(codes, split::test);
+    summary_.test_evaluations += tres.size();
+    if (opt.on_commit) opt.on_commit(tres);
+    final_rows.clear();
+    double change = 0.0;
+    std::size_t tested = 0;
+    for (std::size_t i = 0; i < best_rows.size(); ++i) {
+      if (!tres[i].ok()) {
+        log->warn("test-split measurement failed: {}", tres[i].reason);
+        continue;
+      }
+      buffer_.set_test_qos(best_rows[i], tres[i].qos);
+      change += std::abs(tres[i].qos - buffer_.qos(best_rows[i]));
+      ++tested;
+      if (tres[i].qos >= report_.test_keep_threshold) final_rows.push_back(best_rows[i]);
+    }
+    summary_.mean_abs_test_change = tested > 0 ? change / static_cast<double>(tested) : 0.0;
+    log->info("test phase: {} of {} best configs pass; QoS changed by {:.4f} on average (mean |tune - test|)",
+              final_rows.size(), best_rows.size(), summary_.mean_abs_test_change);
+  }
+
+  report_.all.clear();
+  report_.all.reserve(buffer_.size());
+  for (std::size_t r = 0; r < buffer_.size(); ++r)
+    if (buffer_.status(r) == eval_status::ok) report_.all.push_back(to_config(space, buffer_, r));
+  for (auto r : kept_rows) report_.kept.push_back(to_config(space, buffer_, r));
+  for (auto r : best_rows) report_.best_prefilter.push_back(to_config(space, buffer_, r));
+  for (auto r : final_rows) report_.best.push_back(to_config(space, buffer_, r));
+
+  summary_.failed = buffer_.failed_count();
+  summary_.kept = kept_rows.size();
+  summary_.best_prefilter = best_rows.size();
+  summary_.best = final_rows.size();
+  for (auto r : kept_rows) summary_.best_speedup_tune = std::max(summary_.best_speedup_tune, buffer_.speedup(r));
+  if (opt.test_configs) {
+    double b = 1.0;
+    for (auto r : final_rows) b = std::max(b, buffer_.speedup(r));
+    summary_.best_speedup_test = b;
+  }
+  summary_.slots = eng.stats();
+  summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log->info("tuning finished: {} evaluations ({} failed, {} cache hits), {} kept, {} best, {} after test",
+            summary_.evaluations, summary_.failed, summary_.cache_hits, summary_.kept,
+            summary_.best_prefilter, summary_.best);
+  tuned_ = true;
+  return report_.best;
+}
+
+void tuner::dump_configs(const std::filesystem::path& file, bool best_only) const {
+  if (!tuned_) throw error("no tuning session has been run; call tune() first");
+  atomic_write(file, configs_json(report_, best_only ? report_.best : report_.kept));
+}
+
+void tuner::write_outputs(const std::filesystem::path& dir) const {
+  if (!tuned_) throw error("no tuning session has been run; call tune() first");
+  std::filesystem::create_directories(dir);
+  dump_configs(dir / "configs.json");
+  const knob_space& space = app_.space();
+  atomic_write(dir / "configs.txt",
+               hpvm_configs(report_, report_.best, [&](const knob_map& k) {
+                 return app_.hpvm_lines(space.encode(k));
+               }));
+  atomic_write(dir / "tradeoff.svg", tradeoff_svg(report_));
+}
+
+}  // namespace approxtune
