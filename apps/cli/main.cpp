@@ -9,7 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "approxtune/apps/synthetic.hpp"
+#include "app_factory.hpp"
 #include "approxtune/runtime/error.hpp"
 #include "approxtune/runtime/logging.hpp"
 #include "approxtune/search/strategy.hpp"
@@ -31,11 +31,7 @@ extern "C" void on_sigint(int) {
 }
 
 struct tune_cli {
-  std::string app = "synthetic";
-  std::size_t ops = 30, knobs = 10;
-  std::optional<std::uint64_t> app_seed;
-  double eval_latency_ms = 0.0;
-  double interaction = 0.0;
+  cli::app_args app;
   std::size_t iterations = 1000;
   std::optional<double> qos_loss, qos_min, keep_loss, keep_min;
   std::optional<std::size_t> take_best;
@@ -80,25 +76,12 @@ void prepare_out_dir(const fs::path& dir, bool overwrite) {
   fs::remove(probe, ec);
 }
 
-std::unique_ptr<app> make_app(const tune_cli& c) {
-  if (c.app == "synthetic") {
-    apps::synthetic_options o;
-    o.ops = c.ops;
-    o.knobs = c.knobs;
-    o.seed = c.app_seed.value_or(c.seed);
-    o.eval_latency_ms = c.eval_latency_ms;
-    o.interaction = c.interaction;
-    return std::make_unique<apps::synthetic_app>(o);
-  }
-  throw config_error("unknown app '" + c.app + "' (available: synthetic)");
-}
-
 int run_tune(const tune_cli& c) {
   if (c.qos_loss.has_value() == c.qos_min.has_value())
     throw config_error("give exactly one of --qos-loss (relative to the baseline) and --qos-min (absolute)");
   if (c.keep_loss && !c.qos_loss) throw config_error("--keep-loss goes with --qos-loss (use --keep-min with --qos-min)");
   if (c.keep_min && !c.qos_min) throw config_error("--keep-min goes with --qos-min (use --keep-loss with --qos-loss)");
-  auto a = make_app(c);
+  auto a = cli::make_app(c.app, c.seed);
   const fs::path out(c.out);
   prepare_out_dir(out, c.overwrite);
 
@@ -161,12 +144,7 @@ int main(int argc, char** argv) {
 
   tune_cli tc;
   auto* tune = cli.add_subcommand("tune", "Tune an app and write configs.json, configs.txt, tradeoff.svg");
-  tune->add_option("--app", tc.app, "App to tune: synthetic")->capture_default_str();
-  tune->add_option("--ops", tc.ops, "synthetic: number of ops")->capture_default_str()->check(CLI::Range(1, 100000));
-  tune->add_option("--knobs", tc.knobs, "synthetic: knobs per op (plus the baseline)")->capture_default_str()->check(CLI::Range(1, 4096));
-  tune->add_option("--app-seed", tc.app_seed, "synthetic: seed of the app's parameters (default: --seed)");
-  tune->add_option("--eval-latency-ms", tc.eval_latency_ms, "synthetic: each evaluation waits this long without using CPU")->check(CLI::Range(0.0, 1e7));
-  tune->add_option("--interaction", tc.interaction, "synthetic: pairwise QoS term between neighbouring ops")->check(CLI::Range(0.0, 1e6));
+  cli::add_app_options(tune, tc.app);
   tune->add_option("--iterations,-n", tc.iterations, "Budget of unique evaluations (baseline included)")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   auto* loss = tune->add_option("--qos-loss", tc.qos_loss, "Tuner threshold as a QoS loss relative to the baseline");
   auto* qmin = tune->add_option("--qos-min", tc.qos_min, "Tuner threshold as an absolute QoS");

@@ -38,6 +38,51 @@ config to_config(const knob_space& space, const results_buffer& buf, std::size_t
   return c;
 }
 
+// Evaluates @p codes on split @p s: results found in @p cache are served from it (marked
+// cached), the rest are measured on the engine; results in the order of @p codes. Measured
+// ones are passed to on_commit. Returns the number served from the cache.
+std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
+                                   const std::vector<config_code>& codes, split s,
+                                   std::vector<evaluation>& out,
+                                   const std::function<void(std::span<const evaluation>)>& on_commit) {
+  out.assign(codes.size(), evaluation{});
+  std::vector<config_code> todo;
+  std::vector<std::size_t> todo_at;
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    const auto h = hash_config(codes[i]);
+    std::optional<cached_result> c = cache ? cache->lookup(codes[i], h, s) : std::nullopt;
+    if (!c) {
+      todo.push_back(codes[i]);
+      todo_at.push_back(i);
+      continue;
+    }
+    auto& e = out[i];
+    e.code = codes[i];
+    e.hash = h;
+    e.on = s;
+    e.qos = c->qos;
+    e.cost = c->cost;
+    e.status = c->status;
+    e.reason = c->reason;
+    e.device = "cache";
+    e.cached = true;
+    ++hits;
+  }
+  if (!todo.empty()) {
+    auto measured = eng.evaluate(todo, s);
+    std::size_t committed = measured.size();
+    for (std::size_t i = 0; i < measured.size(); ++i)
+      if (measured[i].reason == "cancelled") {
+        committed = i;
+        break;
+      }
+    if (on_commit && committed > 0) on_commit(std::span(measured.data(), committed));
+    for (std::size_t i = 0; i < measured.size(); ++i) out[todo_at[i]] = std::move(measured[i]);
+  }
+  return hits;
+}
+
 }  // namespace
 
 tuner::tuner(const app& a) : app_(a) {}
@@ -78,7 +123,8 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
   // 1. The baseline, always first: its cost makes every other cost relative.
   const config_code base = space.baseline_code();
-  auto base_eval = eng.evaluate(std::span(&base, 1), split::tune);
+  std::vector<evaluation> base_eval;
+  summary_.store_hits += evaluate_through_cache(eng, opt.cache, {base}, split::tune, base_eval, opt.on_commit);
   if (!base_eval[0].ok())
     throw error("the baseline configuration could not be measured: " + base_eval[0].reason);
   const double base_cost = base_eval[0].cost;
@@ -86,16 +132,15 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   report_.baseline_tune_qos = base_eval[0].qos;
   buffer_.append(base, base_eval[0].hash, base_eval[0].qos, 1.0, eval_status::ok);
   summary_.evaluations = 1;
-  if (opt.on_commit) opt.on_commit(base_eval);
 
   // 2. Thresholds. The baseline's test QoS is measured whenever it is needed (relative
   // thresholds or a test phase); it does not count against the tune budget.
   if (opt.relative || opt.test_configs) {
-    auto t = eng.evaluate(std::span(&base, 1), split::test);
+    std::vector<evaluation> t;
+    summary_.store_hits += evaluate_through_cache(eng, opt.cache, {base}, split::test, t, opt.on_commit);
     if (!t[0].ok()) throw error("the baseline could not be measured on the test split: " + t[0].reason);
     report_.baseline_test_qos = t[0].qos;
     ++summary_.test_evaluations;
-    if (opt.on_commit) opt.on_commit(t);
   }
   const double keep_given = opt.qos_keep_threshold.value_or(opt.qos_tuner_threshold);
   report_.tuner_threshold_given = opt.qos_tuner_threshold;
@@ -155,7 +200,9 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       row_of.push_back(-1 - static_cast<std::int64_t>(fresh.size()));
       fresh.push_back(p);
     }
-    std::vector<evaluation> results = eng.evaluate(fresh, split::tune);
+    std::vector<evaluation> results;
+    summary_.store_hits +=
+        evaluate_through_cache(eng, opt.cache, fresh, split::tune, results, opt.on_commit);
     // A candidate cancelled by a stop request was not measured: it is neither committed nor
     // observed, so a later resume measures it.
     std::size_t measured = results.size();
@@ -174,7 +221,6 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       if (r.ok() && r.qos >= report_.tuner_threshold) best_speedup = std::max(best_speedup, 1.0 / rel);
     }
     summary_.evaluations += measured;
-    if (opt.on_commit && measured > 0) opt.on_commit(std::span(results.data(), measured));
     obs.clear();
     for (std::size_t i = 0; i < proposals.size(); ++i) {
       std::size_t row;
@@ -225,9 +271,9 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   if (opt.test_configs && !best_rows.empty() && !stop_.load()) {
     std::vector<config_code> codes;
     for (auto r : best_rows) codes.emplace_back(buffer_.code(r).begin(), buffer_.code(r).end());
-    auto tres = eng.evaluate(codes, split::test);
+    std::vector<evaluation> tres;
+    summary_.store_hits += evaluate_through_cache(eng, opt.cache, codes, split::test, tres, opt.on_commit);
     summary_.test_evaluations += tres.size();
-    if (opt.on_commit) opt.on_commit(tres);
     final_rows.clear();
     double change = 0.0;
     std::size_t tested = 0;

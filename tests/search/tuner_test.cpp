@@ -405,3 +405,87 @@ TEST_F(tuner_test, same_seed_and_batch_give_the_same_results_for_any_slot_count)
     for (std::size_t i = 0; i < best1.size(); ++i) EXPECT_EQ(best1[i].knobs, best4[i].knobs) << s;
   }
 }
+
+namespace {
+// An in-memory stand-in for the results store: records on_commit, serves lookups.
+class memory_cache final : public evaluation_cache {
+ public:
+  std::optional<cached_result> lookup(std::span<const knob_index> code, std::uint64_t,
+                                      split s) override {
+    auto it = rows.find({config_code(code.begin(), code.end()), s});
+    if (it == rows.end()) return std::nullopt;
+    return it->second;
+  }
+  void record(std::span<const evaluation> es) {
+    for (const auto& e : es) rows[{e.code, e.on}] = {e.qos, e.cost, e.status, e.reason};
+  }
+  std::map<std::pair<config_code, split>, cached_result> rows;
+};
+
+class counting_app final : public app {
+ public:
+  explicit counting_app(const apps::synthetic_app& inner)
+      : app(inner.space().ops()), inner_(inner) {}
+  std::string name() const override { return "counting"; }
+  bool cost_is_timed() const override { return false; }
+  measurement measure(const config_code& c, split s) const override {
+    ++calls;
+    return inner_.measure(c, s);
+  }
+  const apps::synthetic_app& inner_;
+  mutable std::atomic<int> calls{0};
+};
+}  // namespace
+
+TEST_F(tuner_test, an_interrupted_run_resumed_through_the_cache_equals_an_uninterrupted_one) {
+  apps::synthetic_options so;
+  so.ops = 10;
+  so.knobs = 6;
+  so.seed = 5;
+  apps::synthetic_app inner(so);
+  for (const char* strat : {"random", "opentuner-default"}) {
+    auto opts = [&](std::size_t budget) {
+      tune_options o;
+      o.strategy = strat;
+      o.max_iter = budget;
+      o.relative = true;
+      o.qos_tuner_threshold = 2.0;
+      o.seed = 9;
+      o.batch_size = 8;
+      o.devices = "cpu:2";
+      return o;
+    };
+    counting_app full_app(inner);
+    tuner full(full_app);
+    full.tune(opts(400));
+
+    memory_cache store;
+    counting_app first_app(inner);
+    tuner first(first_app);
+    auto o1 = opts(150);  // "killed" after 150 evaluations
+    o1.on_commit = [&](std::span<const evaluation> es) { store.record(es); };
+    first.tune(o1);
+
+    counting_app second_app(inner);
+    tuner second(second_app);
+    auto o2 = opts(400);
+    o2.cache = &store;
+    o2.on_commit = [&](std::span<const evaluation> es) { store.record(es); };
+    second.tune(o2);
+
+    ASSERT_EQ(second.all_configs().size(), full.all_configs().size()) << strat;
+    for (std::size_t i = 0; i < full.all_configs().size(); ++i) {
+      EXPECT_EQ(second.all_configs()[i].knobs, full.all_configs()[i].knobs) << strat;
+      EXPECT_EQ(second.all_configs()[i].qos, full.all_configs()[i].qos) << strat;
+    }
+    ASSERT_EQ(second.best_configs().size(), full.best_configs().size()) << strat;
+    for (std::size_t i = 0; i < full.best_configs().size(); ++i)
+      EXPECT_EQ(second.best_configs()[i].test_qos, full.best_configs()[i].test_qos) << strat;
+    // Nothing measured twice: the resumed run measured only what the first did not.
+    EXPECT_GE(second.summary().store_hits, 150u) << strat;
+    // The resumed run makes exactly the uninterrupted run's evaluations, each either served
+    // from the store or measured once.
+    EXPECT_EQ(second_app.calls.load() + static_cast<int>(second.summary().store_hits), full_app.calls.load())
+        << strat;
+  }
+}

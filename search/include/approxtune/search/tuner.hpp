@@ -24,6 +24,7 @@
 
 #include "approxtune/runtime/app.hpp"
 #include "approxtune/runtime/engine.hpp"
+#include "approxtune/runtime/evaluation_cache.hpp"
 #include "approxtune/runtime/outputs.hpp"
 #include "approxtune/runtime/results_buffer.hpp"
 
@@ -56,14 +57,20 @@ struct tune_options {
   /// Progress bar (TTY) or periodic lines on stderr.
   bool progress = false;
   std::shared_ptr<spdlog::logger> logger;  ///< null = approxtune::logger()
-  /// Called after each round's results are committed to the buffer (e.g. to persist them).
+  /// Called with every new measurement (tune and test split) once it is committed to the
+  /// buffer, in commit order (e.g. to persist it). Results served from `cache` are not passed.
   std::function<void(std::span<const evaluation>)> on_commit;
+  /// Earlier measurements (e.g. the results store): a configuration found there is not measured
+  /// again. With the same seed and batch size, a run resumed over its own stored results
+  /// replays the strategy through the cache and continues exactly where it stopped.
+  evaluation_cache* cache = nullptr;
 };
 
 /** @brief What a run did, for summaries. */
 struct tune_summary {
-  std::size_t evaluations = 0;   ///< unique tune-split measurements (baseline included)
-  std::size_t cache_hits = 0;    ///< duplicate proposals served from the cache
+  std::size_t evaluations = 0;   ///< unique tune-split evaluations (baseline included; measured or from the cache)
+  std::size_t cache_hits = 0;    ///< duplicate proposals served from this run's results
+  std::size_t store_hits = 0;    ///< results served from `tune_options::cache` (not measured)
   std::size_t failed = 0;        ///< failed tune-split evaluations
   std::size_t test_evaluations = 0;
   std::size_t kept = 0, best_prefilter = 0, best = 0;
