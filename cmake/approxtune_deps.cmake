@@ -9,6 +9,7 @@ find_path(APPROXTUNE_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas x86_64-lin
   HINTS /usr/include/x86_64-linux-gnu/openblas-pthread REQUIRED)
 if(APPROXTUNE_BUILD_APPS)
   find_package(CLI11 REQUIRED CONFIG)
+  find_package(ZLIB REQUIRED)  # gzip'd IDX datasets (Fashion-MNIST)
 endif()
 set(APPROXTUNE_WITH_MPI OFF)
 if(APPROXTUNE_MPI)

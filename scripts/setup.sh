@@ -9,7 +9,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libtbb-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev sqlite3 libopenblas-dev libcli11-dev
+  libsqlite3-dev sqlite3 libopenblas-dev libcli11-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist gnuplot-nox
   clang libclang-rt-14-dev
