@@ -128,6 +128,10 @@ int run_tune(const tune_cli& c) {
   std::printf("\nbest speedup within the threshold: %.3fx (tune)", s.best_speedup_tune);
   if (s.best_speedup_test) std::printf(", %.3fx (test)", *s.best_speedup_test);
   std::printf("\nwrote %s/configs.json, configs.txt, tradeoff.svg\n", out.string().c_str());
+  if (!s.error.empty()) {
+    std::fprintf(stderr, "approxtune: error: %s (the results so far were written)\n", s.error.c_str());
+    return 1;
+  }
   return interrupted ? 130 : 0;
 }
 

@@ -203,7 +203,7 @@ struct engine::impl {
     r.slot = s.info.global_slot;
     bool hung = false;
     if (stop_.load(std::memory_order_relaxed)) {
-      r.status = eval_status::failed;
+      r.status = eval_status::skipped;
       r.reason = "cancelled";
     } else {
       try {
@@ -248,8 +248,8 @@ struct engine::impl {
     bool give_back = true;
     {
       std::lock_guard lk(stats_mutex_);
-      if (r.reason != "cancelled") ++s.evaluations;
-      if (r.status == eval_status::failed && r.reason != "cancelled") {
+      if (r.status != eval_status::skipped) ++s.evaluations;
+      if (r.status == eval_status::failed) {
         ++s.failures;
         ++s.consecutive_failures;
         log_->warn("evaluation failed on {} slot {}: {}", s.info.device_id, s.info.slot, r.reason);
@@ -278,26 +278,15 @@ struct engine::impl {
     out_ = &out;
     for (std::size_t i = 0; i < batch.size(); ++i) candidates_.try_put(i);
     g_.wait_for_all();
-    // When every slot retired mid-batch, candidates stay queued: drain and fail them.
-    std::size_t left = 0;
+    // When every slot retired mid-batch, candidates stay queued: drain them as skipped.
     for (std::size_t i; candidates_.try_get(i);) {
       out[i].code = batch[i];
       out[i].hash = hash_config(batch[i]);
       out[i].on = s;
-      out[i].status = eval_status::failed;
+      out[i].status = eval_status::skipped;
       out[i].reason = "no evaluation slot left";
-      ++left;
     }
     out_ = nullptr;
-    if (left > 0 || live_.load() == 0) {
-      throw error("every evaluation slot has been retired after repeated failures (last: " +
-                  [&] {
-                    for (auto it = out.rbegin(); it != out.rend(); ++it)
-                      if (!it->reason.empty() && it->reason != "no evaluation slot left")
-                        return it->reason;
-                    return std::string("unknown");
-                  }() + ")");
-    }
     return out;
   }
 };

@@ -73,7 +73,7 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
     auto measured = eng.evaluate(todo, s);
     std::size_t committed = measured.size();
     for (std::size_t i = 0; i < measured.size(); ++i)
-      if (measured[i].reason == "cancelled") {
+      if (measured[i].status == eval_status::skipped) {
         committed = i;
         break;
       }
@@ -203,18 +203,17 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
     std::vector<evaluation> results;
     summary_.store_hits +=
         evaluate_through_cache(eng, opt.cache, fresh, split::tune, results, opt.on_commit);
-    // A candidate cancelled by a stop request was not measured: it is neither committed nor
-    // observed, so a later resume measures it.
+    // A skipped candidate (stop request, or no slot left) was not measured: from the first
+    // one on, nothing of this round is committed or observed, so a later resume measures it.
     std::size_t measured = results.size();
     for (std::size_t i = 0; i < results.size(); ++i)
-      if (results[i].reason == "cancelled") {
+      if (results[i].status == eval_status::skipped) {
         measured = i;
         break;
       }
     std::vector<std::size_t> fresh_row(results.size(), SIZE_MAX);
     for (std::size_t i = 0; i < measured; ++i) {
       auto& r = results[i];
-      if (r.reason == "cancelled") continue;
       const double rel = r.ok() ? r.cost / base_cost : std::nan("");
       fresh_row[i] = buffer_.append(r.code, r.hash, r.ok() ? r.qos : std::nan(""), rel, r.status,
                                     r.reason);
@@ -230,7 +229,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       } else {
         const auto fi = static_cast<std::size_t>(-1 - row_of[i]);
         row = fresh_row[fi];
-        if (row == SIZE_MAX) break;  // cancelled: stop observing here
+        if (row == SIZE_MAX) break;  // skipped: stop observing here
       }
       const bool ok = buffer_.status(row) == eval_status::ok;
       obs.push_back({buffer_.code(row), buffer_.qos(row), buffer_.cost(row), ok, cached});
@@ -245,6 +244,15 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       break;
     }
     if (eng.stop_requested()) break;
+    if (eng.live_slots() == 0) {
+      std::string last;
+      for (const auto& r : results)
+        if (r.status == eval_status::failed) last = r.reason;
+      summary_.error = "every evaluation slot was retired after repeated failures (last: " + last + ")";
+      log->error("{}; stopping with the {} results measured so far", summary_.error,
+                 summary_.evaluations);
+      break;
+    }
   }
   summary_.cancelled = stop_.load();
   bar.finish();
@@ -268,7 +276,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
   // 5. Test phase: best configs on the test split, dropping those under the test threshold.
   std::vector<std::size_t> final_rows = best_rows;
-  if (opt.test_configs && !best_rows.empty() && !stop_.load()) {
+  if (opt.test_configs && !best_rows.empty() && !stop_.load() && eng.live_slots() > 0) {
     std::vector<config_code> codes;
     for (auto r : best_rows) codes.emplace_back(buffer_.code(r).begin(), buffer_.code(r).end());
     std::vector<evaluation> tres;

@@ -143,8 +143,16 @@ TEST(engine, slots_that_keep_failing_are_retired_then_the_run_stops) {
   o.retire_after_failures = 3;
   engine e(a, o);
   std::vector<config_code> bad(20, config_code{1});
-  EXPECT_THROW(e.evaluate(bad, split::tune), error);
+  auto r = e.evaluate(bad, split::tune);
   EXPECT_EQ(e.live_slots(), 0u);
+  std::size_t failed = 0, skipped = 0;
+  for (const auto& x : r) {
+    failed += x.status == eval_status::failed;
+    skipped += x.status == eval_status::skipped;
+    if (x.status == eval_status::skipped) EXPECT_EQ(x.reason, "no evaluation slot left");
+  }
+  EXPECT_EQ(failed, 6u);  // 3 per slot, then each slot is retired
+  EXPECT_EQ(skipped, 14u);
   for (const auto& s : e.stats()) EXPECT_TRUE(s.retired);
   std::vector<config_code> good{{0}};
   EXPECT_THROW(e.evaluate(good, split::tune), error);
@@ -197,7 +205,10 @@ TEST(engine, stop_request_cancels_queued_candidates) {
   engine e(a, cpu_slots(2));
   e.request_stop();
   auto r = e.evaluate(all_codes(a, 5), split::tune);
-  for (const auto& x : r) EXPECT_EQ(x.reason, "cancelled");
+  for (const auto& x : r) {
+    EXPECT_EQ(x.reason, "cancelled");
+    EXPECT_EQ(x.status, eval_status::skipped);
+  }
 }
 
 namespace {

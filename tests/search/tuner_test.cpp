@@ -276,6 +276,35 @@ TEST_F(tuner_test, failed_measurements_are_counted_and_never_kept) {
   for (const auto& c : t.all_configs()) EXPECT_NE(c.knobs, a.decode({3, 3}));
 }
 
+namespace {
+// Measures the baseline, then fails everything else.
+class broken_app final : public app {
+ public:
+  broken_app() : app({{"op", {knob("a"), knob("b"), knob("c")}}, {"op2", {knob("a"), knob("b")}}}) {}
+  std::string name() const override { return "broken"; }
+  bool cost_is_timed() const override { return false; }
+  measurement measure(const config_code& c, split) const override {
+    if (c != space().baseline_code()) throw std::runtime_error("device lost");
+    return {50.0, 1.0};
+  }
+};
+}  // namespace
+
+TEST_F(tuner_test, when_every_slot_is_retired_the_run_stops_and_keeps_its_results) {
+  broken_app a;
+  tuner t(a);
+  auto o = scripted({{0, 0}, {1, 0}, {2, 0}, {0, 1}, {1, 1}, {2, 1}, {0, 2}, {1, 2}});
+  o.devices = "cpu:1";
+  o.batch_size = 8;
+  o.qos_tuner_threshold = 0.0;
+  t.tune(o);
+  EXPECT_NE(t.summary().error.find("retired"), std::string::npos);
+  EXPECT_NE(t.summary().error.find("device lost"), std::string::npos);
+  EXPECT_EQ(t.summary().failed, 5u);  // the default retirement after 5 consecutive failures
+  ASSERT_EQ(t.kept_configs().size(), 1u);  // the baseline
+  EXPECT_EQ(t.results().size(), 6u);
+}
+
 TEST_F(tuner_test, a_baseline_that_cannot_be_measured_is_an_error) {
   table_app a;
   a.fail_on = a.space().baseline_code();

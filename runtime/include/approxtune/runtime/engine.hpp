@@ -85,7 +85,8 @@ struct slot_stats {
  *
  * Failures (an exception, a NaN/inf QoS or cost, a timeout) become failed evaluations with a
  * reason; a slot that fails `retire_after_failures` times in a row is retired with a warning;
- * when every slot is retired `evaluate` throws `error` after returning nothing further.
+ * once every slot is retired the remaining candidates come back `skipped` and `live_slots()`
+ * is 0: the caller stops and keeps what it has.
  */
 class engine {
  public:
@@ -101,9 +102,9 @@ class engine {
 
   /**
    * @brief Evaluates @p batch on split @p s; one result per candidate, in batch order.
-   * Blocks until all are done. Candidates not started because of `request_stop` come back
-   * failed with reason "cancelled".
-   * @throws error when every slot has been retired
+   * Blocks until all are done. Candidates not started because of `request_stop` (reason
+   * "cancelled") or because no slot is left come back with status `skipped`.
+   * @throws error when called with every slot already retired
    */
   std::vector<evaluation> evaluate(std::span<const config_code> batch, split s);
 

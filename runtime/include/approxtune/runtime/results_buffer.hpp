@@ -17,8 +17,11 @@
 
 namespace approxtune {
 
-/** @brief Outcome of one evaluation. */
-enum class eval_status : std::uint8_t { ok = 0, failed = 1 };
+/**
+ * @brief Outcome of one evaluation. `skipped` = never run (a stop request, or no live slot
+ * left): not a result, never committed or observed.
+ */
+enum class eval_status : std::uint8_t { ok = 0, failed = 1, skipped = 2 };
 
 /** @brief One evaluation as it flows from the engine to the tuner, strategy and store. */
 struct evaluation {

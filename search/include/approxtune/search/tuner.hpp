@@ -80,6 +80,8 @@ struct tune_summary {
   double seconds = 0.0;
   bool cancelled = false;
   bool exhausted = false;  ///< the strategy ran out of new configurations
+  /// Set when the run had to stop early (every slot retired); the results so far are kept.
+  std::string error;
   std::vector<slot_stats> slots;
 };
 
