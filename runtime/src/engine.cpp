@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 #include <tbb/flow_graph.h>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 
 #include "approxtune/runtime/cuda.hpp"
 #include "approxtune/runtime/error.hpp"
@@ -133,15 +135,16 @@ struct engine::impl {
   split split_ = split::tune;
   std::vector<evaluation>* out_ = nullptr;
 
-  flow::graph g_;
-  flow::queue_node<std::size_t> candidates_{g_};
-  flow::queue_node<int> tokens_{g_};
-  flow::join_node<job, flow::reserving> join_{g_};
-  flow::function_node<job, flow::continue_msg> work_{
-      g_, flow::unlimited, [this](const job& j) {
-        run(std::get<0>(j), std::get<1>(j));
-        return flow::continue_msg{};
-      }};
+  // Slots wait on devices (or a remote measurement), not necessarily on a CPU core: the graph
+  // runs in its own arena with one thread per slot, and the global worker limit is raised to
+  // match, so 16 slots on a 2-core host really keep 16 measurements in flight.
+  std::unique_ptr<tbb::global_control> thread_limit_;
+  std::unique_ptr<tbb::task_arena> arena_;
+  std::unique_ptr<flow::graph> g_;
+  std::unique_ptr<flow::queue_node<std::size_t>> candidates_;
+  std::unique_ptr<flow::queue_node<int>> tokens_;
+  std::unique_ptr<flow::join_node<job, flow::reserving>> join_;
+  std::unique_ptr<flow::function_node<job, flow::continue_msg>> work_;
 
   impl(const app& a, engine_options opts) : app_(a), opts_(std::move(opts)) {
     log_ = opts_.logger ? opts_.logger : approxtune::logger();
@@ -170,14 +173,33 @@ struct engine::impl {
     // is built before any timing starts.
     for (auto& s : slots_) s.ev = app_.make_evaluator(s.info);
     live_ = slots_.size();
-    flow::make_edge(candidates_, flow::input_port<0>(join_));
-    flow::make_edge(tokens_, flow::input_port<1>(join_));
-    flow::make_edge(join_, work_);
-    for (const auto& s : slots_) tokens_.try_put(s.info.global_slot);
+    const int threads = static_cast<int>(slots_.size()) + 1;  // + the calling thread
+    if (static_cast<std::size_t>(threads) >
+        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism)) {
+      thread_limit_ = std::make_unique<tbb::global_control>(
+          tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    }
+    arena_ = std::make_unique<tbb::task_arena>(threads);
+    arena_->execute([&] {
+      // A graph belongs to the arena it is constructed in.
+      g_ = std::make_unique<flow::graph>();
+      candidates_ = std::make_unique<flow::queue_node<std::size_t>>(*g_);
+      tokens_ = std::make_unique<flow::queue_node<int>>(*g_);
+      join_ = std::make_unique<flow::join_node<job, flow::reserving>>(*g_);
+      work_ = std::make_unique<flow::function_node<job, flow::continue_msg>>(
+          *g_, flow::unlimited, [this](const job& j) {
+            run(std::get<0>(j), std::get<1>(j));
+            return flow::continue_msg{};
+          });
+      flow::make_edge(*candidates_, flow::input_port<0>(*join_));
+      flow::make_edge(*tokens_, flow::input_port<1>(*join_));
+      flow::make_edge(*join_, *work_);
+      for (const auto& s : slots_) tokens_->try_put(s.info.global_slot);
+    });
   }
 
   ~impl() {
-    g_.wait_for_all();
+    arena_->execute([&] { g_->wait_for_all(); });
     // Evaluators still running a timed-out measurement on a detached thread must outlive it:
     // they are released (leaked) rather than destroyed under that thread.
     for (auto& s : slots_)
@@ -266,7 +288,7 @@ struct engine::impl {
         s.consecutive_failures = 0;
       }
     }
-    if (give_back) tokens_.try_put(token);
+    if (give_back) tokens_->try_put(token);
   }
 
   std::vector<evaluation> evaluate(std::span<const config_code> batch, split s) {
@@ -276,10 +298,12 @@ struct engine::impl {
     batch_ = batch;
     split_ = s;
     out_ = &out;
-    for (std::size_t i = 0; i < batch.size(); ++i) candidates_.try_put(i);
-    g_.wait_for_all();
+    arena_->execute([&] {
+      for (std::size_t i = 0; i < batch.size(); ++i) candidates_->try_put(i);
+      g_->wait_for_all();
+    });
     // When every slot retired mid-batch, candidates stay queued: drain them as skipped.
-    for (std::size_t i; candidates_.try_get(i);) {
+    for (std::size_t i; candidates_->try_get(i);) {
       out[i].code = batch[i];
       out[i].hash = hash_config(batch[i]);
       out[i].on = s;
