@@ -115,6 +115,7 @@ struct engine::impl {
     std::shared_ptr<std::mutex> device_lock;
     int consecutive_failures = 0;
     bool retired = false;
+    bool remote = false;
     std::size_t evaluations = 0, failures = 0;
   };
   using job = std::tuple<std::size_t, int>;
@@ -128,6 +129,7 @@ struct engine::impl {
   std::vector<cuda::stream> streams_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> live_{0};
+  std::optional<std::string> fatal_;  // guarded by stats_mutex_
   mutable std::mutex stats_mutex_;
 
   // The batch being evaluated: set by evaluate() before any message enters the graph.
@@ -149,6 +151,7 @@ struct engine::impl {
   impl(const app& a, engine_options opts) : app_(a), opts_(std::move(opts)) {
     log_ = opts_.logger ? opts_.logger : approxtune::logger();
     devices_ = opts_.devices.empty() ? parse_devices("", discover_devices()) : opts_.devices;
+    if (!opts_.local_slots) devices_.clear();
     int global = 0;
     for (const auto& d : devices_) {
       device_locks_.push_back(std::make_shared<std::mutex>());
@@ -168,10 +171,21 @@ struct engine::impl {
         slots_.push_back(std::move(st));
       }
     }
-    if (slots_.empty()) throw config_error("engine: no device slots selected");
     // Evaluators are created up front, one per slot, so per-device state (weights, buffers)
     // is built before any timing starts.
     for (auto& s : slots_) s.ev = app_.make_evaluator(s.info);
+    int remote_index = 0;
+    for (const auto& r : opts_.remote) {
+      slot_state st;
+      st.info.device_id = r.device_id;
+      st.info.device_kind = r.device_kind;
+      st.info.slot = remote_index++;
+      st.info.global_slot = global++;
+      st.ev = r.make_evaluator();
+      st.remote = true;
+      slots_.push_back(std::move(st));
+    }
+    if (slots_.empty()) throw config_error("engine: no device slots selected");
     live_ = slots_.size();
     const int threads = static_cast<int>(slots_.size()) + 1;  // + the calling thread
     if (static_cast<std::size_t>(threads) >
@@ -230,7 +244,8 @@ struct engine::impl {
     } else {
       try {
         measurement m;
-        auto lock = app_.cost_is_timed() && !s.ev->manages_timing() ? s.device_lock : nullptr;
+        auto lock = !s.remote && app_.cost_is_timed() && !s.ev->manages_timing() ? s.device_lock
+                                                                                  : nullptr;
         if (opts_.timeout_s) {
           // A measurement cannot be interrupted safely in C++: it runs on its own thread and,
           // if it overruns, is abandoned and its slot retired (the evaluator stays busy).
@@ -259,6 +274,16 @@ struct engine::impl {
         r.qos = m.qos;
         r.cost = m.cost;
         r.status = eval_status::ok;
+      } catch (const fatal_evaluation_error& e) {
+        // The run must end: no further candidate is started, this one is not a result.
+        {
+          std::lock_guard lk(stats_mutex_);
+          if (!fatal_) fatal_ = e.what();
+        }
+        stop_.store(true);
+        r.status = eval_status::skipped;
+        r.reason = e.what();
+        log_->error("{}", e.what());
       } catch (const std::exception& e) {
         r.status = eval_status::failed;
         r.reason = e.what();
@@ -327,6 +352,11 @@ std::vector<evaluation> engine::evaluate(std::span<const config_code> batch, spl
 }
 
 void engine::request_stop() noexcept { impl_->stop_.store(true); }
+
+std::optional<std::string> engine::fatal() const {
+  std::lock_guard lk(impl_->stats_mutex_);
+  return impl_->fatal_;
+}
 bool engine::stop_requested() const noexcept { return impl_->stop_.load(); }
 
 std::vector<slot_stats> engine::stats() const {

@@ -89,10 +89,8 @@ class auc_bandit {
   nlohmann::json to_json() const {
     nlohmann::json history = nlohmann::json::array();
     for (const auto& [k, v] : history_) history.push_back({k, v});
-    return {{"history", history},
-            {"uses", uses_},
-            {"auc_sum", auc_sum_},
-            {"auc_decay", auc_decay_}};
+    return {
+        {"history", history}, {"uses", uses_}, {"auc_sum", auc_sum_}, {"auc_decay", auc_decay_}};
   }
 
   void from_json(const nlohmann::json& j) {
@@ -123,14 +121,12 @@ class auc_bandit {
   std::array<std::uint64_t, num_techniques> uses_{}, auc_sum_{}, auc_decay_{};
 };
 
-// differentialevolution.DifferentialEvolution's PopulationMember.
+// differentialevolution.PopulationMember; time.time() stamps become a counter.
 struct de_member {
   config_code code;
-  bool evaluated = false;  // its own result is known
-  result_rec result;
-  bool touched = false;  // a proposal for it (initial or replacement) is pending
+  bool submitted = false;
   std::uint64_t timestamp = 0;
-  std::optional<config_code> candidate;  // pending replacement
+  std::optional<config_code> candidate;  // candidate_replacement, awaiting its result
 };
 
 struct opentuner_params {
@@ -199,8 +195,10 @@ class opentuner_strategy final : public strategy {
             by = t;
             break;
           }
+          // on_technique_no_desired_result: no proposal counts as no new best.
+          bandit_.on_result(t, false);
         }
-        if (!code) break;  // every technique is waiting for results
+        if (!code) break;  // no technique has a proposal
         if (!proposed_.contains(*code)) {
           chosen = std::move(code);
           owner = by;
@@ -250,9 +248,9 @@ class opentuner_strategy final : public strategy {
     for (const auto& p : pending_) pending.push_back({{"code", p.code}, {"owner", p.owner}});
     nlohmann::json population = nlohmann::json::array();
     for (const auto& m : population_) {
-      nlohmann::json jm = rec_to_json(m.code, m.result);
-      jm["evaluated"] = m.evaluated;
-      jm["touched"] = m.touched;
+      nlohmann::json jm;
+      jm["code"] = m.code;
+      jm["submitted"] = m.submitted;
       jm["timestamp"] = m.timestamp;
       jm["candidate"] = m.candidate ? nlohmann::json(*m.candidate) : nlohmann::json();
       population.push_back(std::move(jm));
@@ -284,8 +282,8 @@ class opentuner_strategy final : public strategy {
       }
       pending_.clear();
       for (const auto& p : state.at("pending")) {
-        pending_.push_back({code_from_json(p.at("code"), *space_, "pending proposal"),
-                            p.at("owner").get<int>()});
+        pending_.push_back(
+            {code_from_json(p.at("code"), *space_, "pending proposal"), p.at("owner").get<int>()});
       }
       best_.reset();
       if (!state.at("best").is_null()) {
@@ -296,9 +294,8 @@ class opentuner_strategy final : public strategy {
       population_.clear();
       for (const auto& jm : state.at("population")) {
         de_member m;
-        std::tie(m.code, m.result) = rec_from_json(jm);
-        m.evaluated = jm.at("evaluated").get<bool>();
-        m.touched = jm.at("touched").get<bool>();
+        m.code = code_from_json(jm.at("code"), *space_, "population member");
+        m.submitted = jm.at("submitted").get<bool>();
         m.timestamp = jm.at("timestamp").get<std::uint64_t>();
         if (!jm.at("candidate").is_null()) {
           m.candidate = code_from_json(jm.at("candidate"), *space_, "population candidate");
@@ -357,7 +354,7 @@ class opentuner_strategy final : public strategy {
     if (owner != no_technique) bandit_.on_result(owner, new_best);
   }
 
-  // A duplicate never is a new best; a known result also goes to the technique right away, a
+  // A duplicate is never a new best; a known result also goes to the technique right away, a
   // pending one reaches it when its own observation arrives.
   void answer_duplicate(int owner, const config_code& code) {
     if (const result_rec* rec = known_result(code)) de_on_result(code, *rec);
@@ -389,6 +386,8 @@ class opentuner_strategy final : public strategy {
   // op1_randomize may redraw the same value. Up to 10 rounds accumulate on the same copy until
   // it differs from the parent; otherwise no proposal (OpenTuner returned None).
   std::optional<config_code> greedy_mutation(double rate) {
+    // selection(): crossover_rate is 0, but the draw is made.
+    [[maybe_unused]] const bool crossover = rng_.uniform01() < 0.0;
     const config_code parent = best_code() ? *best_code() : random_config(*space_, rng_);
     config_code cfg = parent;
     std::vector<std::size_t> params(space_->num_ops());
@@ -406,37 +405,39 @@ class opentuner_strategy final : public strategy {
   }
 
   // differentialevolution.DifferentialEvolution(cr=0.2) = DifferentialEvolutionAlt:
-  // population_size random members, evaluated first; then the oldest member without a pending
-  // replacement gets a trial: x1, x2, x3 drawn from the other members plus the global best
+  // population_size random members, each submitted once (without waiting for results); then the
+  // oldest member without a pending candidate_replacement gets a trial and moves to the back of
+  // the line: x1, x2, x3 drawn from the other members plus the global best
   // (information_sharing = 1); over the shuffled parameters, the first (n_cross = 1) and each
-  // other with probability cr take op4_set_linear(x1, x2, x3, 1, F, -F), which for an enum is
-  // x1's value when x2 and x3 agree and a random value otherwise. Up to duplicate_retries = 5
-  // trials while the trial was already proposed. The trial replaces the member if better.
+  // other with probability cr take op4_set_linear(x1, x2, x3, 1, F, -F), which for an enum
+  // (ComplexParameter) copies x1's value and re-draws it when x2 and x3 differ. Up to
+  // duplicate_retries = 5 trials while the trial already has a result. The trial replaces the
+  // member when its result is better.
   std::optional<config_code> de_propose() {
     if (population_.empty()) {
       population_.resize(params_.population_size);
-      for (auto& m : population_) m.code = random_config(*space_, rng_);
+      for (auto& m : population_) {
+        m.code = random_config(*space_, rng_);
+        m.timestamp = clock_++;
+      }
     }
     for (auto& m : population_) {
-      if (!m.evaluated && !m.touched) {
-        m.touched = true;
+      if (!m.submitted) {
+        m.submitted = true;
         return m.code;
       }
     }
-    for (const auto& m : population_) {
-      if (!m.evaluated) return std::nullopt;  // the initial population is not complete yet
-    }
     de_member* oldest = nullptr;
     for (auto& m : population_) {
-      if (!m.touched && (!oldest || m.timestamp < oldest->timestamp)) oldest = &m;
+      if (!m.candidate && (!oldest || m.timestamp < oldest->timestamp)) oldest = &m;
     }
     if (!oldest) return std::nullopt;  // every member has a replacement pending
     config_code trial;
     for (int retry = 0; retry < 5; ++retry) {
       trial = de_trial(*oldest);
-      if (!proposed_.contains(trial)) break;
+      if (!known_result(trial)) break;
     }
-    oldest->touched = true;
+    oldest->timestamp = clock_++;
     oldest->candidate = trial;
     return trial;
   }
@@ -460,30 +461,20 @@ class opentuner_strategy final : public strategy {
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (i < 1 || rng_.uniform01() < params_.crossover_rate) {
         const std::size_t k = params[i];
-        cfg[k] = x2[k] == x3[k] ? x1[k]
-                                : static_cast<knob_index>(rng_.below(space_->num_knobs(k)));
+        cfg[k] = x2[k] == x3[k] ? x1[k] : static_cast<knob_index>(rng_.below(space_->num_knobs(k)));
       }
     }
     return cfg;
   }
 
-  // DifferentialEvolution.handle_requested_result.
+  // DifferentialEvolution.handle_requested_result: objective.lt(candidate, member). A member
+  // whose own result is not back yet (large batches) counts as failed, i.e. worst.
   void de_on_result(const config_code& code, const result_rec& rec) {
     for (auto& m : population_) {
-      if (!m.evaluated && m.touched && m.code == code) {
-        m.evaluated = true;
-        m.result = rec;
-        m.touched = false;
-        m.timestamp = ++clock_;
-      } else if (m.candidate && *m.candidate == code) {
-        if (better(rec, m.result, threshold_)) {
-          m.code = code;
-          m.result = rec;
-        }
-        m.candidate.reset();
-        m.touched = false;
-        m.timestamp = ++clock_;
-      }
+      if (!m.candidate || *m.candidate != code) continue;
+      const result_rec* current = known_result(m.code);
+      if (better(rec, current ? *current : result_rec{}, threshold_)) m.code = code;
+      m.candidate.reset();
     }
   }
 

@@ -23,8 +23,7 @@ namespace {
 
 using detail::pareto_point;
 
-void check_inputs(std::span<const double> qos, std::span<const double> speedup,
-                  const char* where) {
+void check_inputs(std::span<const double> qos, std::span<const double> speedup, const char* where) {
   if (qos.size() != speedup.size()) {
     throw config_error(std::string(where) + ": qos has " + std::to_string(qos.size()) +
                        " points but speedup has " + std::to_string(speedup.size()));
@@ -49,8 +48,8 @@ std::vector<std::size_t> sweep_ranks(const pareto_point* pts, std::size_t m,
   tails.clear();
   for (std::size_t pos = 0; pos < m; ++pos) {
     const double s = pts[pos].s;
-    const auto it = std::partition_point(tails.begin(), tails.end(),
-                                         [s](double tail) { return tail >= s; });
+    const auto it =
+        std::partition_point(tails.begin(), tails.end(), [s](double tail) { return tail >= s; });
     const auto k = static_cast<std::size_t>(it - tails.begin());
     if (it == tails.end()) {
       tails.push_back(s);
@@ -235,8 +234,8 @@ std::vector<std::size_t> take_best_n(std::span<const double> qos, std::span<cons
   // Nearest front point: start where the front's x reaches the point's x and walk outwards;
   // along the x-sorted front, once dx^2 alone reaches the best distance nothing further wins.
   auto distance_to_front = [&](double px, double py) {
-    const auto start = static_cast<std::size_t>(std::lower_bound(fx.begin(), fx.end(), px) -
-                                                fx.begin());
+    const auto start =
+        static_cast<std::size_t>(std::lower_bound(fx.begin(), fx.end(), px) - fx.begin());
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t k = start; k < f; ++k) {
       const double dx = fx[k] - px;

@@ -15,7 +15,6 @@ int pareto_cuda_device_count() noexcept;
  * pareto_kernels.cuh: copies both arrays to the device, returns input indices in increasing qos
  * order. Synchronises. Throws std::runtime_error (thrust::system_error) on CUDA failures.
  */
-std::vector<std::size_t> pareto_front_cuda(const double* qos, const double* speedup,
-                                           std::size_t n);
+std::vector<std::size_t> pareto_front_cuda(const double* qos, const double* speedup, std::size_t n);
 
 }  // namespace approxtune::search::detail

@@ -30,7 +30,9 @@ class random_strategy final : public strategy {
   void observe(std::span<const observation>) override {}
 
   nlohmann::json save_state() const override {
-    return {{"strategy", name()}, {"seed", seed_}, {"rng", rng_.save()},
+    return {{"strategy", name()},
+            {"seed", seed_},
+            {"rng", rng_.save()},
             {"proposed", proposed_.to_json()}};
   }
 

@@ -27,8 +27,8 @@ strategy_rng::strategy_rng(std::uint64_t seed, std::uint64_t salt)
 
 std::uint64_t strategy_rng::below(std::uint64_t bound) {
   // Accept only draws under the largest multiple of bound, so every residue is equally likely.
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % bound;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
   std::uint64_t x = engine_();
   while (x >= limit) x = engine_();
   return x % bound;
@@ -132,8 +132,8 @@ config_code code_from_json(const nlohmann::json& j, const knob_space& space, con
   try {
     code = j.get<config_code>();
   } catch (const nlohmann::json::exception& e) {
-    throw config_error(std::string("strategy state: ") + what + " is not a list of knob indices: " +
-                       e.what());
+    throw config_error(std::string("strategy state: ") + what +
+                       " is not a list of knob indices: " + e.what());
   }
   if (!space.valid(code)) {
     throw config_error(std::string("strategy state: ") + what + " " + j.dump() +
@@ -148,8 +148,8 @@ void check_context(const strategy_context& ctx, const char* strategy) {
   }
   for (std::size_t op = 0; op < ctx.space->num_ops(); ++op) {
     if (ctx.space->num_knobs(op) == 0) {
-      throw config_error(std::string("strategy '") + strategy + "': op '" +
-                         ctx.space->op_name(op) + "' has no knobs");
+      throw config_error(std::string("strategy '") + strategy + "': op '" + ctx.space->op_name(op) +
+                         "' has no knobs");
     }
   }
 }

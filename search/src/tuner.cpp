@@ -112,6 +112,8 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   engine_options eo;
   eo.devices = parse_devices(opt.devices, discover_devices());
   eo.timeout_s = opt.eval_timeout_s;
+  eo.local_slots = opt.local_slots;
+  eo.remote = opt.remote_slots;
   eo.logger = log;
   engine eng(app_, eo);
   engine_.store(&eng);
@@ -243,6 +245,10 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
                 opt.strategy, max_stalled_rounds);
       break;
     }
+    if (auto f = eng.fatal()) {
+      summary_.error = *f;
+      break;
+    }
     if (eng.stop_requested()) break;
     if (eng.live_slots() == 0) {
       std::string last;
@@ -254,7 +260,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       break;
     }
   }
-  summary_.cancelled = stop_.load();
+  summary_.cancelled = stop_.load() && summary_.error.empty();
   bar.finish();
 
   // 4. Kept and best configurations (rows are in evaluation order: stable and reproducible).
@@ -276,7 +282,8 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
   // 5. Test phase: best configs on the test split, dropping those under the test threshold.
   std::vector<std::size_t> final_rows = best_rows;
-  if (opt.test_configs && !best_rows.empty() && !stop_.load() && eng.live_slots() > 0) {
+  if (opt.test_configs && !best_rows.empty() && !stop_.load() && !eng.stop_requested() &&
+      eng.live_slots() > 0) {
     std::vector<config_code> codes;
     for (auto r : best_rows) codes.emplace_back(buffer_.code(r).begin(), buffer_.code(r).end());
     std::vector<evaluation> tres;

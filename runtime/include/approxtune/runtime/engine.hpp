@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include <spdlog/logger.h>
 
 #include "approxtune/runtime/app.hpp"
+#include "approxtune/runtime/error.hpp"
 #include "approxtune/runtime/results_buffer.hpp"
 
 namespace approxtune {
@@ -52,9 +54,31 @@ struct device_slots {
 std::vector<device_slots> parse_devices(const std::string& spec,
                                         const std::vector<device_info>& available);
 
+/**
+ * @brief A slot whose evaluations run elsewhere (e.g. on another MPI rank). Its evaluator only
+ * ships the candidate and waits for the answer; the remote side times fairly on its own
+ * devices, so the engine takes no local timing lock for it.
+ */
+struct remote_slot {
+  std::string device_id;    ///< e.g. "rank1:cpu"
+  std::string device_kind;  ///< kind of the remote device ("cpu", "gpu")
+  std::function<std::unique_ptr<evaluator>()> make_evaluator;
+};
+
+/**
+ * @brief Thrown by an evaluator when the whole run must end (e.g. an MPI worker stopped
+ * answering): the engine stops handing out candidates and reports it via `engine::fatal()`.
+ */
+class fatal_evaluation_error : public error {
+ public:
+  using error::error;
+};
+
 /** @brief Options of the evaluation engine. */
 struct engine_options {
   std::vector<device_slots> devices;   ///< empty = every device, default slots
+  bool local_slots = true;             ///< false = only `remote` slots (e.g. MPI rank 0 that only coordinates)
+  std::vector<remote_slot> remote;     ///< slots on other processes, after the local ones
   std::optional<double> timeout_s;     ///< per-evaluation timeout (none = wait forever)
   int retire_after_failures = 5;       ///< consecutive failures that retire a slot
   std::shared_ptr<spdlog::logger> logger;  ///< null = the "approxtune" logger
@@ -107,6 +131,9 @@ class engine {
    * @throws error when called with every slot already retired
    */
   std::vector<evaluation> evaluate(std::span<const config_code> batch, split s);
+
+  /** @brief Why the run must end (a `fatal_evaluation_error`), if it must. */
+  std::optional<std::string> fatal() const;
 
   /** @brief Stops handing out new candidates; in-flight evaluations finish. Signal-safe. */
   void request_stop() noexcept;

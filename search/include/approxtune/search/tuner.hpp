@@ -54,6 +54,10 @@ struct tune_options {
   /// Devices and slots ("cpu:2", "cuda:0:2,cuda:1:2"); empty = every device.
   std::string devices;
   std::optional<double> eval_timeout_s;
+  /// Evaluate on this process's devices too (false: only on `remote_slots`).
+  bool local_slots = true;
+  /// Slots on other processes (e.g. MPI worker ranks), used like local ones.
+  std::vector<remote_slot> remote_slots;
   /// Progress bar (TTY) or periodic lines on stderr.
   bool progress = false;
   std::shared_ptr<spdlog::logger> logger;  ///< null = approxtune::logger()

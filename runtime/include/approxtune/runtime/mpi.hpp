@@ -1,0 +1,77 @@
+/**
+ * @file mpi.hpp
+ * @brief Distributed tuning over MPI: rank 0 runs the strategy, the store and the outputs;
+ * every rank evaluates on its own devices and slots.
+ *
+ * Plain C++ (no <mpi.h>): in builds without MPI every rank is a single process and `session`
+ * reports size 1. The protocol is MPI point-to-point between rank 0 and each worker slot:
+ * rank 0 sees a worker's slots as `remote_slot`s of its engine, so candidates go to whichever
+ * slot (local or remote) is free, and results come back in proposal order as usual.
+ */
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "approxtune/runtime/app.hpp"
+#include "approxtune/runtime/engine.hpp"
+
+namespace approxtune::mpi {
+
+/** @brief True when the library was built with MPI support. */
+bool built_with_mpi() noexcept;
+
+/** @brief True when the process was started by an MPI launcher (mpirun, srun...). */
+bool launched_under_mpi() noexcept;
+
+/**
+ * @brief The MPI lifetime of the process (MPI_Init_thread / MPI_Finalize). Initialises MPI only
+ * when built with it and launched under a launcher; otherwise a single-process session.
+ */
+class session {
+ public:
+  session(int* argc, char*** argv);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  /** @brief True when more than one rank takes part. */
+  bool distributed() const noexcept { return size_ > 1; }
+  /** @brief Ends every rank of the job at once (MPI_Abort); returns only without MPI. */
+  void abort(int code) const;
+
+ private:
+  int rank_ = 0, size_ = 1;
+  bool initialized_ = false;
+};
+
+/** @brief Options of the distributed evaluation. */
+struct cluster_options {
+  /// A worker that does not answer an evaluation within this many seconds ends the job.
+  double worker_timeout_s = 600.0;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+/**
+ * @brief Rank 0: learns every worker's devices and slots (each worker reports them at start)
+ * and returns one remote slot per worker slot. Collective with `serve` on the workers.
+ */
+std::vector<remote_slot> connect_workers(const session& s, const cluster_options& options);
+
+/** @brief Rank 0: tells every worker to stop serving. Collective with `serve`. */
+void shutdown_workers(const session& s);
+
+/**
+ * @brief Workers (rank > 0): report the local devices to rank 0, then evaluate whatever rank 0
+ * sends on the local slots (one evaluator per slot, fair timing per device as in the engine)
+ * until rank 0 shuts them down.
+ */
+void serve(const session& s, const app& a, const std::vector<device_slots>& local,
+           const cluster_options& options);
+
+}  // namespace approxtune::mpi
