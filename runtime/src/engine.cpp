@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -174,12 +175,12 @@ struct engine::impl {
     // Evaluators are created up front, one per slot, so per-device state (weights, buffers)
     // is built before any timing starts.
     for (auto& s : slots_) s.ev = app_.make_evaluator(s.info);
-    int remote_index = 0;
+    std::map<std::string, int> remote_count;  // slot numbers per remote device
     for (const auto& r : opts_.remote) {
       slot_state st;
       st.info.device_id = r.device_id;
       st.info.device_kind = r.device_kind;
-      st.info.slot = remote_index++;
+      st.info.slot = remote_count[r.device_id]++;
       st.info.global_slot = global++;
       st.ev = r.make_evaluator();
       st.remote = true;

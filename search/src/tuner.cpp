@@ -261,6 +261,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
     }
   }
   summary_.cancelled = stop_.load() && summary_.error.empty();
+  summary_.strategy_report = strat->report();
   bar.finish();
 
   // 4. Kept and best configurations (rows are in evaluation order: stable and reproducible).

@@ -60,6 +60,11 @@ class strategy {
   virtual nlohmann::json save_state() const = 0;
   /** @brief Restores a state produced by `save_state` of the same strategy and space. */
   virtual void load_state(const nlohmann::json& state) = 0;
+  /**
+   * @brief What the strategy wants the run summary to say (e.g. how many real measurements each
+   * phase of a predictive strategy used). Empty by default.
+   */
+  virtual nlohmann::json report() const { return nlohmann::json::object(); }
 };
 
 using strategy_factory = std::function<std::unique_ptr<strategy>(const strategy_context&)>;

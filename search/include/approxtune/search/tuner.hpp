@@ -87,6 +87,7 @@ struct tune_summary {
   /// Set when the run had to stop early (every slot retired); the results so far are kept.
   std::string error;
   std::vector<slot_stats> slots;
+  nlohmann::json strategy_report = nlohmann::json::object();  ///< `strategy::report()` at the end
 };
 
 /**
