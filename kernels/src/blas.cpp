@@ -1,0 +1,21 @@
+#include <cblas.h>
+
+#include <mutex>
+
+#include "detail/blas.hpp"
+
+namespace approxtune::kernels::detail {
+
+void blas_single_threaded() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+void sgemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+           bool b_transposed) {
+  blas_single_threaded();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+              a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+}  // namespace approxtune::kernels::detail
