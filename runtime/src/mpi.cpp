@@ -128,6 +128,15 @@ void session::abort(int code) const {
   if (initialized_) MPI_Abort(MPI_COMM_WORLD, code);
 }
 
+std::string broadcast_text(const session& s, const std::string& text) {
+  if (!s.distributed()) return text;
+  unsigned long long n = s.rank() == 0 ? text.size() : 0;
+  check(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  std::string out = s.rank() == 0 ? text : std::string(n, '\0');
+  check(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  return out;
+}
+
 std::vector<remote_slot> connect_workers(const session& s, const cluster_options& o) {
   std::vector<remote_slot> out;
   auto log = o.logger ? o.logger : logger();
@@ -254,6 +263,7 @@ void serve(const session& s, const app& a, const std::vector<device_slots>& loca
 #else  // built without MPI: one process, nothing to connect
 
 bool built_with_mpi() noexcept { return false; }
+std::string broadcast_text(const session&, const std::string& text) { return text; }
 session::session(int*, char***) {}
 session::~session() = default;
 void session::abort(int) const {}

@@ -47,7 +47,13 @@ CREATE TABLE runs(
   updated_at REAL NOT NULL,
   ended_at REAL,
   resumes INTEGER NOT NULL DEFAULT 0,
-  message TEXT NOT NULL DEFAULT '');
+  message TEXT NOT NULL DEFAULT '',
+  tune_rows INTEGER NOT NULL DEFAULT 0,
+  test_rows INTEGER NOT NULL DEFAULT 0,
+  failed_rows INTEGER NOT NULL DEFAULT 0,
+  cached_rows INTEGER NOT NULL DEFAULT 0,
+  first_at REAL,
+  last_at REAL);
 CREATE TABLE evaluations(
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -83,10 +89,14 @@ std::filesystem::path store_file(const std::filesystem::path& dir) { return dir 
 
 const char* to_string(run_status s) noexcept {
   switch (s) {
-    case run_status::running: return "running";
-    case run_status::finished: return "finished";
-    case run_status::interrupted: return "interrupted";
-    case run_status::failed: return "failed";
+    case run_status::running:
+      return "running";
+    case run_status::finished:
+      return "finished";
+    case run_status::interrupted:
+      return "interrupted";
+    case run_status::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -205,8 +215,8 @@ results_store::results_store(const std::filesystem::path& file, store_options op
     detail::check_schema(db);
     const auto mode = db.query_text("PRAGMA journal_mode=WAL", "switching to WAL mode");
     if (mode != "wal")
-      throw store_error("results store '" + file.string() + "': cannot use WAL mode (journal mode '" +
-                        mode + "')");
+      throw store_error("results store '" + file.string() +
+                        "': cannot use WAL mode (journal mode '" + mode + "')");
   }
   // In WAL mode NORMAL syncs at checkpoints, not at each commit: a commit is durable against
   // the process dying (kill -9), and only an OS crash can lose the last commits, never corrupt.
@@ -220,8 +230,14 @@ results_store::results_store(const std::filesystem::path& file, store_options op
       "INSERT INTO evaluations(run_id, code, hash, split, qos, cost, status, reason, device, "
       "slot, cached, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
       "preparing the evaluation insert");
-  impl_->touch = std::make_unique<statement>(db, "UPDATE runs SET updated_at=?1 WHERE id=?2",
-                                             "preparing the run update");
+  // Progress counters live in the run's row, updated in the same transaction as the rows they
+  // count: `show` reads them in O(1) and they can never disagree with the committed rows.
+  impl_->touch = std::make_unique<statement>(
+      db,
+      "UPDATE runs SET updated_at=?1, tune_rows=tune_rows+?3, test_rows=test_rows+?4, "
+      "failed_rows=failed_rows+?5, cached_rows=cached_rows+?6, first_at=coalesce(first_at, ?7), "
+      "last_at=?1 WHERE id=?2",
+      "preparing the run update");
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -231,9 +247,8 @@ results_store::~results_store() {
     stopping_ = true;
   }
   wake_writer_.notify_all();
+  // A write failure was logged by the writer when it happened.
   if (writer_.joinable()) writer_.join();
-  std::lock_guard lk(mutex_);
-  if (!failure_.empty()) logger()->error("{}", failure_);
 }
 
 std::vector<run_record> results_store::runs() {
@@ -296,7 +311,7 @@ void results_store::end_run(run_status status, const std::string& message) {
   s.bind(1, std::string_view(to_string(status)));
   s.bind(2, unix_now());
   s.bind(3, message);
-  s.bind(4, run_id_);
+  s.bind(4, run_id_.load());
   s.step();
 }
 
@@ -312,14 +327,16 @@ void results_store::record(std::span<const evaluation> evals) {
   if (!failure_.empty()) throw store_error(failure_);
   if (run_id_ == 0)
     throw store_error("results store '" + file_.string() + "': no run started or resumed");
-  if (queue_.empty()) oldest_ = std::chrono::steady_clock::now();
+  const bool was_empty = queue_.empty();
+  if (was_empty) oldest_ = std::chrono::steady_clock::now();
   for (const auto& e : evals)
-    queue_.push_back(row{run_id_, e.code, e.hash, e.on, e.qos, e.cost, e.status, e.reason,
+    queue_.push_back(row{run_id_.load(), e.code, e.hash, e.on, e.qos, e.cost, e.status, e.reason,
                          e.device, e.slot, e.cached, now});
   queued_ += evals.size();
-  const bool full = queue_.size() >= options_.batch_rows;
+  // Wake the writer for a new batch (it then waits for the batch to fill or age) or a full one.
+  const bool wake = was_empty || queue_.size() >= options_.batch_rows;
   lk.unlock();
-  if (full) wake_writer_.notify_one();
+  if (wake) wake_writer_.notify_one();
 }
 
 void results_store::flush() {
@@ -421,11 +438,23 @@ void results_store::write_batch(std::vector<row>& rows) {
       ins.step();
       ins.reset();
     }
+    // Rows of one batch may belong to two runs only if the active run changed mid-batch.
     statement& touch = *impl_->touch;
-    touch.bind(1, rows.empty() ? unix_now() : rows.back().at);
-    touch.bind(2, rows.empty() ? run_id_ : rows.back().run_id);
-    touch.step();
-    touch.reset();
+    for (std::size_t i = 0; i < rows.size();) {
+      std::int64_t counts[4] = {0, 0, 0, 0};
+      const std::size_t first = i;
+      for (; i < rows.size() && rows[i].run_id == rows[first].run_id; ++i) {
+        ++counts[rows[i].on == split::tune ? 0 : 1];
+        counts[2] += rows[i].status == eval_status::ok ? 0 : 1;
+        counts[3] += rows[i].cached ? 1 : 0;
+      }
+      touch.bind(1, rows[i - 1].at);
+      touch.bind(2, rows[first].run_id);
+      for (int k = 0; k < 4; ++k) touch.bind(3 + k, counts[k]);
+      touch.bind(7, rows[first].at);
+      touch.step();
+      touch.reset();
+    }
     db.exec("COMMIT", "committing a batch of evaluations");
   } catch (...) {
     // A failed COMMIT may leave the transaction open; roll it back so nothing half-written

@@ -20,8 +20,8 @@ const char* hint(int rc) {
     case SQLITE_READONLY:
       return "the file or its folder is read-only";
     case SQLITE_FULL:
-      return "the disk is full (or the store reached its size cap); free space, then continue "
-             "with --resume: what was committed is intact";
+      return "no space left on the disk, or the store's size cap reached; free space, then "
+             "continue with --resume: what was committed is intact";
     case SQLITE_NOTADB:
       return "the file is not an SQLite database (another kind of file, or corrupt)";
     case SQLITE_CORRUPT:
@@ -98,8 +98,7 @@ std::string sqlite_db::query_text(const char* sql, std::string_view what) {
   return s.step() ? s.text_at(0) : std::string();
 }
 
-statement::statement(sqlite_db& db, const char* sql, std::string_view what)
-    : db_(db), what_(what) {
+statement::statement(sqlite_db& db, const char* sql, std::string_view what) : db_(db), what_(what) {
   const int rc = sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
   if (rc != SQLITE_OK) db.fail(what_, rc);
 }
@@ -173,14 +172,15 @@ void check_schema(sqlite_db& db) {
   if (app_id != store_application_id)
     throw store_error("results store '" + db.file().string() +
                       "' is an SQLite database but not an approxtune results store "
-                      "(application id " + std::to_string(app_id) + ")");
+                      "(application id " +
+                      std::to_string(app_id) + ")");
   if (version != store_schema_version)
-    throw store_error("results store '" + db.file().string() + "' has schema version " +
-                      std::to_string(version) + ", but this approxtune reads version " +
-                      std::to_string(store_schema_version) +
-                      (version > store_schema_version
-                           ? " (it was written by a newer approxtune; use that version)"
-                           : " (it was written by an older approxtune; export it with that version)"));
+    throw store_error(
+        "results store '" + db.file().string() + "' has schema version " + std::to_string(version) +
+        ", but this approxtune reads version " + std::to_string(store_schema_version) +
+        (version > store_schema_version
+             ? " (it was written by a newer approxtune; use that version)"
+             : " (it was written by an older approxtune; export it with that version)"));
 }
 
 }  // namespace approxtune::detail

@@ -10,7 +10,6 @@
 #include <deque>
 #include <limits>
 #include <optional>
-#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -282,8 +281,11 @@ class opentuner_strategy final : public strategy {
       }
       pending_.clear();
       for (const auto& p : state.at("pending")) {
-        pending_.push_back(
-            {code_from_json(p.at("code"), *space_, "pending proposal"), p.at("owner").get<int>()});
+        const int owner = p.at("owner").get<int>();
+        if (owner < no_technique || owner >= num_techniques) {
+          throw config_error("strategy state: pending proposal has an unknown technique");
+        }
+        pending_.push_back({code_from_json(p.at("code"), *space_, "pending proposal"), owner});
       }
       best_.reset();
       if (!state.at("best").is_null()) {

@@ -21,8 +21,6 @@
 namespace approxtune::search {
 namespace {
 
-using detail::pareto_point;
-
 void check_inputs(std::span<const double> qos, std::span<const double> speedup, const char* where) {
   if (qos.size() != speedup.size()) {
     throw config_error(std::string(where) + ": qos has " + std::to_string(qos.size()) +
@@ -34,20 +32,20 @@ void check_inputs(std::span<const double> qos, std::span<const double> speedup, 
   }
 }
 
-thrust::device_vector<pareto_point> sorted_points(std::span<const double> qos,
-                                                  std::span<const double> speedup) {
-  return detail::sorted_valid_points(thrust::device, qos.data(), speedup.data(), qos.size());
+thrust::device_vector<std::uint32_t> front_order(std::span<const double> qos,
+                                                 std::span<const double> speedup) {
+  return detail::front_order(thrust::device, qos.data(), speedup.data(), qos.size());
 }
 
 // Rank of each sorted point by the tails sweep. In front order, the points that can keep p out
 // of a rank are exactly the earlier ones with speedup >= p's; tails[k] (the best speedup met in
 // rank k so far) is non-increasing in k, so p's rank is the first k with tails[k] < p.s.
-std::vector<std::size_t> sweep_ranks(const pareto_point* pts, std::size_t m,
-                                     std::vector<double>& tails) {
+std::vector<std::size_t> sweep_ranks(const std::uint32_t* order, std::size_t m,
+                                     std::span<const double> speedup, std::vector<double>& tails) {
   std::vector<std::size_t> ranks(m);
   tails.clear();
   for (std::size_t pos = 0; pos < m; ++pos) {
-    const double s = pts[pos].s;
+    const double s = speedup[order[pos]];
     const auto it =
         std::partition_point(tails.begin(), tails.end(), [s](double tail) { return tail >= s; });
     const auto k = static_cast<std::size_t>(it - tails.begin());
@@ -155,8 +153,8 @@ std::vector<std::size_t> pareto_front(std::span<const double> qos, std::span<con
 #endif
   }
   if (qos.empty()) return {};
-  const auto pts = sorted_points(qos, speedup);
-  return detail::to_increasing_qos(detail::front_of_sorted(thrust::device, pts));
+  const auto order = front_order(qos, speedup);
+  return detail::to_increasing_qos(detail::front_of_sorted(thrust::device, order, speedup.data()));
 }
 
 std::vector<std::size_t> nondominated_ranks(std::span<const double> qos,
@@ -164,11 +162,11 @@ std::vector<std::size_t> nondominated_ranks(std::span<const double> qos,
   check_inputs(qos, speedup, "nondominated_ranks");
   std::vector<std::size_t> ranks(qos.size(), unranked);
   if (qos.empty()) return ranks;
-  const auto pts = sorted_points(qos, speedup);
-  const pareto_point* raw = thrust::raw_pointer_cast(pts.data());
+  const auto order = front_order(qos, speedup);
+  const std::uint32_t* raw = thrust::raw_pointer_cast(order.data());
   std::vector<double> tails;
-  const auto sorted_ranks = sweep_ranks(raw, pts.size(), tails);
-  for (std::size_t pos = 0; pos < pts.size(); ++pos) ranks[raw[pos].i] = sorted_ranks[pos];
+  const auto sorted_ranks = sweep_ranks(raw, order.size(), speedup, tails);
+  for (std::size_t pos = 0; pos < order.size(); ++pos) ranks[raw[pos]] = sorted_ranks[pos];
   return ranks;
 }
 
@@ -176,11 +174,14 @@ std::vector<std::size_t> take_best_n(std::span<const double> qos, std::span<cons
                                      std::size_t n) {
   check_inputs(qos, speedup, "take_best_n");
   if (qos.empty() || n == 0) return {};
-  const auto pts = sorted_points(qos, speedup);
-  const pareto_point* raw = thrust::raw_pointer_cast(pts.data());
-  const std::size_t m = pts.size();
+  const auto order = front_order(qos, speedup);
+  // Device memory is host memory on the oneTBB system: read the order in place.
+  const std::uint32_t* raw = thrust::raw_pointer_cast(order.data());
+  const std::size_t m = order.size();
+  auto q_at = [&](std::size_t pos) { return qos[raw[pos]]; };
+  auto s_at = [&](std::size_t pos) { return speedup[raw[pos]]; };
   std::vector<double> tails;
-  const auto ranks = sweep_ranks(raw, m, tails);
+  const auto ranks = sweep_ranks(raw, m, speedup, tails);
 
   // The front, in increasing qos order (rank 0 in front order is decreasing qos).
   std::vector<std::size_t> front_pos;
@@ -189,25 +190,25 @@ std::vector<std::size_t> take_best_n(std::span<const double> qos, std::span<cons
   }
   const std::size_t f = front_pos.size();
 
-  if (n <= f) {
-    const double q_lo = raw[front_pos.front()].q, q_hi = raw[front_pos.back()].q;
-    const double s_lo = raw[front_pos.back()].s, s_hi = raw[front_pos.front()].s;
+  if (n < f) {
+    const double q_lo = q_at(front_pos.front()), q_hi = q_at(front_pos.back());
+    const double s_lo = s_at(front_pos.back()), s_hi = s_at(front_pos.front());
     const auto sx = make_scale(q_lo, q_hi), sy = make_scale(s_lo, s_hi);
     std::vector<double> x(f), y(f);
     for (std::size_t k = 0; k < f; ++k) {
-      x[k] = sx(raw[front_pos[k]].q);
-      y[k] = sy(raw[front_pos[k]].s);
+      x[k] = sx(q_at(front_pos[k]));
+      y[k] = sy(s_at(front_pos[k]));
     }
     std::vector<std::size_t> out;
     out.reserve(n);
-    for (std::size_t k : spread_along_front(x, y, n)) out.push_back(raw[front_pos[k]].i);
+    for (std::size_t k : spread_along_front(x, y, n)) out.push_back(raw[front_pos[k]]);
     return out;
   }
 
   std::vector<std::size_t> out;
   out.reserve(std::min(n, m));
-  for (std::size_t pos : front_pos) out.push_back(raw[pos].i);
-  if (m == f) return out;
+  for (std::size_t pos : front_pos) out.push_back(raw[pos]);
+  if (n == f || m == f) return out;  // n == f: the spread would take every point anyway
 
   // Only ranks up to the one where the quota runs out can be taken.
   const std::size_t quota = std::min(n, m) - f;
@@ -219,17 +220,17 @@ std::vector<std::size_t> take_best_n(std::span<const double> qos, std::span<cons
     if (count >= quota) break;
   }
 
-  double q_lo = raw[m - 1].q, q_hi = raw[0].q;  // front order: qos is non-increasing
+  double q_lo = q_at(m - 1), q_hi = q_at(0);  // front order: qos is non-increasing
   double s_lo = std::numeric_limits<double>::infinity(), s_hi = -s_lo;
   for (std::size_t pos = 0; pos < m; ++pos) {
-    s_lo = std::min(s_lo, raw[pos].s);
-    s_hi = std::max(s_hi, raw[pos].s);
+    s_lo = std::min(s_lo, s_at(pos));
+    s_hi = std::max(s_hi, s_at(pos));
   }
   const auto sx = make_scale(q_lo, q_hi), sy = make_scale(s_lo, s_hi);
   std::vector<double> fx(f), fy(f);
   for (std::size_t k = 0; k < f; ++k) {
-    fx[k] = sx(raw[front_pos[k]].q);
-    fy[k] = sy(raw[front_pos[k]].s);
+    fx[k] = sx(q_at(front_pos[k]));
+    fy[k] = sy(s_at(front_pos[k]));
   }
   // Nearest front point: start where the front's x reaches the point's x and walk outwards;
   // along the x-sorted front, once dx^2 alone reaches the best distance nothing further wins.
@@ -259,8 +260,7 @@ std::vector<std::size_t> take_best_n(std::span<const double> qos, std::span<cons
   candidates.reserve(count);
   for (std::size_t pos = 0; pos < m; ++pos) {
     if (ranks[pos] == 0 || ranks[pos] > last_rank) continue;
-    candidates.push_back(
-        {ranks[pos], distance_to_front(sx(raw[pos].q), sy(raw[pos].s)), raw[pos].i});
+    candidates.push_back({ranks[pos], distance_to_front(sx(q_at(pos)), sy(s_at(pos))), raw[pos]});
   }
   auto by_rank_distance = [](const candidate& a, const candidate& b) {
     return std::tie(a.rank, a.distance, a.index) < std::tie(b.rank, b.distance, b.index);

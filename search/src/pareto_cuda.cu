@@ -25,9 +25,9 @@ std::vector<std::size_t> pareto_front_cuda(const double* qos, const double* spee
   if (n == 0) return {};
   thrust::device_vector<double> q(qos, qos + n);
   thrust::device_vector<double> s(speedup, speedup + n);
-  auto pts = sorted_valid_points(thrust::device, thrust::raw_pointer_cast(q.data()),
-                                 thrust::raw_pointer_cast(s.data()), n);
-  return to_increasing_qos(front_of_sorted(thrust::device, pts));
+  const double* raw_s = thrust::raw_pointer_cast(s.data());
+  const auto order = front_order(thrust::device, thrust::raw_pointer_cast(q.data()), raw_s, n);
+  return to_increasing_qos(front_of_sorted(thrust::device, order, raw_s));
 }
 
 }  // namespace approxtune::search::detail

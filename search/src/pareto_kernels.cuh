@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include <thrust/iterator/transform_iterator.h>
 #include <thrust/scan.h>
 #include <thrust/sort.h>
+#include <thrust/transform.h>
 
 #ifndef APPROXTUNE_HD
 #if defined(__CUDACC__)
@@ -30,38 +32,29 @@
 namespace approxtune::search::detail {
 namespace {
 
-// Packed so one sort moves everything it needs; 32-bit indices keep it at 24 bytes.
-struct pareto_point {
-  double q;
-  double s;
-  std::uint32_t i;
-};
-
-struct gather_point {
+struct valid_index {
   const double* q;
   const double* s;
-  // + 0.0 turns -0.0 into +0.0 so equal values never differ by sign in later comparisons.
-  APPROXTUNE_HD pareto_point operator()(std::uint32_t i) const {
-    return pareto_point{q[i] + 0.0, s[i] + 0.0, i};
+  APPROXTUNE_HD bool operator()(std::uint32_t i) const { return q[i] == q[i] && s[i] == s[i]; }
+};
+
+// Maps a (non-NaN) double to a 64-bit key whose ascending order is the double's descending
+// order, so the radix sorts behind stable_sort_by_key apply. + 0.0 turns -0.0 into +0.0 so equal
+// values get equal keys.
+struct descending_key {
+  const double* v;
+  APPROXTUNE_HD std::uint64_t operator()(std::uint32_t i) const {
+    const double x = v[i] + 0.0;
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    bits = (bits >> 63) != 0 ? ~bits : (bits | (std::uint64_t{1} << 63));
+    return ~bits;
   }
 };
 
-struct point_is_valid {
-  APPROXTUNE_HD bool operator()(const pareto_point& p) const { return p.q == p.q && p.s == p.s; }
-};
-
-// (qos desc, speedup desc, index asc): every point that can dominate a point, or is an identical
-// copy with a lower index, comes before it.
-struct front_order {
-  APPROXTUNE_HD bool operator()(const pareto_point& a, const pareto_point& b) const {
-    if (a.q != b.q) return a.q > b.q;
-    if (a.s != b.s) return a.s > b.s;
-    return a.i < b.i;
-  }
-};
-
-struct point_speedup {
-  APPROXTUNE_HD double operator()(const pareto_point& p) const { return p.s; }
+struct value_at {
+  const double* v;
+  APPROXTUNE_HD double operator()(std::uint32_t i) const { return v[i]; }
 };
 
 struct max_of {
@@ -72,47 +65,54 @@ struct max_of {
 // before it: anything before it has qos >= its qos, so a speedup >= its own would dominate it
 // (or be an identical copy with a lower index).
 struct on_front {
-  const pareto_point* pts;
+  const double* s;
+  const std::uint32_t* order;
   const double* best_before;
   APPROXTUNE_HD bool operator()(std::uint32_t pos) const {
-    return pos == 0 || pts[pos].s > best_before[pos];
+    return pos == 0 || s[order[pos]] > best_before[pos];
   }
 };
 
-struct index_at {
-  const pareto_point* pts;
-  APPROXTUNE_HD std::uint32_t operator()(std::uint32_t pos) const { return pts[pos].i; }
-};
-
-/// The non-NaN points of (q, s), sorted in front order. q and s must live on the policy's system.
+/**
+ * Indices of the non-NaN points of (q, s) in front order: (qos desc, speedup desc, index asc),
+ * so every point that can dominate a point, or is an identical copy with a lower index, comes
+ * before it. Two stable passes, least significant key first (the initial order supplies the
+ * index tie-break); on 64-bit keys with the default order both systems sort by radix, several
+ * times cheaper than a comparison sort of packed records. q and s must live on the policy's
+ * system.
+ */
 template <class Policy>
-thrust::device_vector<pareto_point> sorted_valid_points(Policy policy, const double* q,
-                                                        const double* s, std::size_t n) {
-  thrust::device_vector<pareto_point> pts(n);
-  auto first = thrust::make_transform_iterator(thrust::counting_iterator<std::uint32_t>(0),
-                                               gather_point{q, s});
-  auto last = thrust::copy_if(policy, first, first + n, pts.begin(), point_is_valid{});
-  pts.resize(static_cast<std::size_t>(last - pts.begin()));
-  thrust::sort(policy, pts.begin(), pts.end(), front_order{});
-  return pts;
+thrust::device_vector<std::uint32_t> front_order(Policy policy, const double* q, const double* s,
+                                                 std::size_t n) {
+  thrust::device_vector<std::uint32_t> order(n);
+  auto last =
+      thrust::copy_if(policy, thrust::counting_iterator<std::uint32_t>(0),
+                      thrust::counting_iterator<std::uint32_t>(static_cast<std::uint32_t>(n)),
+                      order.begin(), valid_index{q, s});
+  order.resize(static_cast<std::size_t>(last - order.begin()));
+  thrust::device_vector<std::uint64_t> keys(order.size());
+  thrust::transform(policy, order.begin(), order.end(), keys.begin(), descending_key{s});
+  thrust::stable_sort_by_key(policy, keys.begin(), keys.end(), order.begin());
+  thrust::transform(policy, order.begin(), order.end(), keys.begin(), descending_key{q});
+  thrust::stable_sort_by_key(policy, keys.begin(), keys.end(), order.begin());
+  return order;
 }
 
-/// Front of points already in front order, as input indices in decreasing qos order.
+/// Front of points in front order, as input indices in decreasing qos order.
 template <class Policy>
 thrust::device_vector<std::uint32_t> front_of_sorted(
-    Policy policy, const thrust::device_vector<pareto_point>& pts) {
-  const std::size_t m = pts.size();
+    Policy policy, const thrust::device_vector<std::uint32_t>& order, const double* s) {
+  const std::size_t m = order.size();
   thrust::device_vector<std::uint32_t> out(m);
   if (m == 0) return out;
   thrust::device_vector<double> best_before(m);
-  auto speedups = thrust::make_transform_iterator(pts.begin(), point_speedup{});
+  auto speedups = thrust::make_transform_iterator(order.begin(), value_at{s});
   thrust::exclusive_scan(policy, speedups, speedups + m, best_before.begin(),
                          -std::numeric_limits<double>::infinity(), max_of{});
-  const pareto_point* raw_pts = thrust::raw_pointer_cast(pts.data());
-  auto positions = thrust::counting_iterator<std::uint32_t>(0);
-  auto indices = thrust::make_transform_iterator(positions, index_at{raw_pts});
-  auto last = thrust::copy_if(policy, indices, indices + m, positions, out.begin(),
-                              on_front{raw_pts, thrust::raw_pointer_cast(best_before.data())});
+  auto last = thrust::copy_if(policy, order.begin(), order.end(),
+                              thrust::counting_iterator<std::uint32_t>(0), out.begin(),
+                              on_front{s, thrust::raw_pointer_cast(order.data()),
+                                       thrust::raw_pointer_cast(best_before.data())});
   out.resize(static_cast<std::size_t>(last - out.begin()));
   return out;
 }
@@ -120,6 +120,7 @@ thrust::device_vector<std::uint32_t> front_of_sorted(
 /// Copies a front in decreasing qos order to the host, reversed to increasing qos.
 inline std::vector<std::size_t> to_increasing_qos(
     const thrust::device_vector<std::uint32_t>& front) {
+  if (front.empty()) return {};  // Thrust's trivial-copy path would dereference begin()
   std::vector<std::uint32_t> host(front.size());
   thrust::copy(front.begin(), front.end(), host.begin());
   return std::vector<std::size_t>(host.rbegin(), host.rend());

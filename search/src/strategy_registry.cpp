@@ -6,8 +6,10 @@
 #include <utility>
 
 #include "approxtune/runtime/error.hpp"
+#include "approxtune/search/predictive.hpp"
 #include "approxtune/search/strategies.hpp"
 #include "approxtune/search/strategy.hpp"
+#include "mo_support.hpp"
 #include "strategy_support.hpp"
 
 namespace approxtune::search {
@@ -26,6 +28,9 @@ registry& locked_registry(std::unique_lock<std::mutex>& lock) {
   std::call_once(builtins, [] {
     r.factories[random_strategy_name] = detail::make_random_strategy;
     r.factories[opentuner_default_strategy_name] = detail::make_opentuner_strategy;
+    r.factories[nsga2_strategy_name] = detail::make_nsga2_strategy;
+    r.factories[auto_strategy_name] = detail::make_auto_strategy;
+    r.factories[predictive_strategy_name] = detail::make_predictive_strategy;
   });
   return r;
 }

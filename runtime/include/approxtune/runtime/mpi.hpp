@@ -50,6 +50,12 @@ class session {
   bool initialized_ = false;
 };
 
+/**
+ * @brief Sends @p text from rank 0 to every rank (MPI_Bcast); returns it on every rank.
+ * Collective: every rank must call it. Without MPI it returns @p text.
+ */
+std::string broadcast_text(const session& s, const std::string& text);
+
 /** @brief Options of the distributed evaluation. */
 struct cluster_options {
   /// A worker that does not answer an evaluation within this many seconds ends the job.

@@ -9,7 +9,9 @@
  * - `runs`: one row per tuning run: app name, app content hash, knob-space fingerprint and
  *   description (op and knob names, so exports decode configs without the app), the options
  *   the run was started with (JSON), seed, strategy, devices, budget, thresholds, library
- *   version, start / last write / end times, status, resume count, message.
+ *   version, start / last write / end times, status, resume count, message, and progress
+ *   counters (tune / test / failed / cached rows, first and last commit time) that the writer
+ *   updates in the same transaction as the rows.
  * - `evaluations`: one row per evaluation of a run, in commit order: canonical config (the knob
  *   indices as a little-endian uint16 blob) and its 64-bit hash, split, QoS, absolute cost
  *   (NULL when failed), status and failure reason, device and slot, whether it was served from
@@ -29,6 +31,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,10 +77,10 @@ struct run_info {
   std::uint64_t seed = 0;
   std::string strategy;
   std::string devices;
-  std::size_t budget = 0;           ///< max tune-split evaluations
-  bool relative = false;            ///< thresholds are losses relative to the baseline
-  double tuner_threshold = 0.0;     ///< as given (a loss when `relative`)
-  double keep_threshold = 0.0;      ///< as given (a loss when `relative`)
+  std::size_t budget = 0;        ///< max tune-split evaluations
+  bool relative = false;         ///< thresholds are losses relative to the baseline
+  double tuner_threshold = 0.0;  ///< as given (a loss when `relative`)
+  double keep_threshold = 0.0;   ///< as given (a loss when `relative`)
 };
 
 /** @brief A run as stored. Times are Unix seconds. */
@@ -182,7 +185,7 @@ class results_store {
   void end_run(run_status status, const std::string& message = {});
 
   /** @brief Id of the run `record` writes to (0 before begin_run / resume_run). */
-  std::int64_t active_run() const noexcept { return run_id_; }
+  std::int64_t active_run() const noexcept { return run_id_.load(); }
 
   /**
    * @brief Queues @p evals for the active run (cheap: a copy under a mutex).
@@ -212,7 +215,7 @@ class results_store {
   std::filesystem::path file_;
   store_options options_;
   std::unique_ptr<impl> impl_;
-  std::int64_t run_id_ = 0;
+  std::atomic<std::int64_t> run_id_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_, written_;
@@ -225,12 +228,15 @@ class results_store {
   std::thread writer_;
 };
 
-/** @brief Progress counts of one run, computed from its rows. */
+/**
+ * @brief Progress counts of one run. The writer keeps them in the run's row, updated in the
+ * transaction that commits the rows they count, so reading them is O(1) and always consistent.
+ */
 struct run_progress {
   std::size_t tune_evaluations = 0;  ///< tune-split rows (the budget counts these)
   std::size_t test_evaluations = 0;
-  std::size_t failed = 0;            ///< failed rows (both splits)
-  std::size_t cached = 0;            ///< rows served from earlier runs of the store
+  std::size_t failed = 0;  ///< failed rows (both splits)
+  std::size_t cached = 0;  ///< rows served from earlier runs of the store
   double first_at = 0.0, last_at = 0.0;
 };
 

@@ -46,7 +46,7 @@ struct tune_options {
   /// Measure the best configs on the test split and drop those under the test threshold.
   bool test_configs = true;
   std::uint64_t seed = 0;
-  std::string strategy = "opentuner-default";
+  std::string strategy = "auto";  ///< the front-targeted ensemble (see strategies.hpp)
   nlohmann::json strategy_params = nlohmann::json::object();
   /// Candidates proposed per round; 0 = 2 x the number of slots. Same seed + same batch size
   /// => same results, whatever the slot count.

@@ -1,0 +1,50 @@
+// The CLI's store commands: `approxtune show DIR` (live view of a run) and
+// `approxtune export DIR --format json|csv|hpvm`, plus the JSON form of the app options that a
+// run stores so export and --resume can rebuild its app.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app_factory.hpp"
+
+namespace approxtune::cli {
+
+/** @brief The app options as stored in a run's `options.app`. */
+nlohmann::json app_args_to_json(const app_args& a);
+/** @brief Inverse of `app_args_to_json`; missing fields keep their defaults. */
+app_args app_args_from_json(const nlohmann::json& j);
+
+/** @brief Options of `approxtune show`. */
+struct show_args {
+  std::string dir;
+  std::optional<std::int64_t> run;  ///< default: the latest run
+  bool json = false;
+  double watch_s = 0.0;         ///< > 0: refresh every watch_s seconds until the run ends
+  std::size_t front_rows = 20;  ///< front rows printed (the count is always given)
+};
+
+/** @brief Options of `approxtune export`. */
+struct export_args {
+  std::string dir;
+  std::string format = "json";      ///< json, csv or hpvm
+  std::string what;                 ///< all or front (default: all for json/csv, front for hpvm)
+  std::optional<std::int64_t> run;  ///< default: the latest run
+  std::string output;               ///< file; empty or "-" = stdout
+};
+
+/** @brief Adds the `show` subcommand. */
+CLI::App* add_show_command(CLI::App& cli, show_args& args);
+/** @brief Adds the `export` subcommand. */
+CLI::App* add_export_command(CLI::App& cli, export_args& args);
+
+/** @brief Runs `show`; returns the exit code. @throws store_error, config_error */
+int run_show(const show_args& args);
+/** @brief Runs `export`; returns the exit code. @throws store_error, config_error */
+int run_export(const export_args& args);
+
+}  // namespace approxtune::cli

@@ -1,0 +1,194 @@
+// nsga2: registration, seeding, determinism, duplicate-free proposals, constraint handling,
+// save/load round trip, and quality against the synthetic app's exact front.
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "approxtune/apps/synthetic.hpp"
+#include "approxtune/runtime/error.hpp"
+#include "approxtune/search/predictive.hpp"
+#include "approxtune/search/strategy.hpp"
+
+using namespace approxtune;
+
+namespace {
+
+apps::synthetic_options shape(std::size_t ops, std::size_t knobs, std::uint64_t seed,
+                              double interaction = 0.0) {
+  apps::synthetic_options o;
+  o.ops = ops;
+  o.knobs = knobs;
+  o.seed = seed;
+  o.interaction = interaction;
+  return o;
+}
+
+// The tuner's loop without the engine: the baseline is measured first, duplicates are served
+// from the cache (cached = true) and do not count, results are observed in proposal order.
+struct driver {
+  const apps::synthetic_app& app;
+  std::map<config_code, measurement> seen;
+  std::vector<config_code> proposals;
+  std::size_t unique = 0;
+
+  explicit driver(const apps::synthetic_app& a) : app(a) {
+    seen[a.space().baseline_code()] = a.evaluate(a.space().baseline_code(), split::tune);
+    unique = 1;
+  }
+  void run(search::strategy& s, std::size_t evals, std::size_t batch = 16) {
+    const double base = app.baseline_cost();
+    while (unique < evals) {
+      auto p = s.propose(std::min(batch, evals - unique));
+      if (p.empty()) break;
+      std::vector<search::observation> obs;
+      for (const auto& c : p) {
+        auto it = seen.find(c);
+        const bool cached = it != seen.end();
+        if (!cached) {
+          it = seen.emplace(c, app.evaluate(c, split::tune)).first;
+          ++unique;
+        }
+        obs.push_back({c, it->second.qos, it->second.cost / base, true, cached});
+      }
+      proposals.insert(proposals.end(), p.begin(), p.end());
+      s.observe(obs);
+    }
+  }
+  double hv_ratio(double loss_budget) const {
+    std::vector<apps::front_point> pts;
+    for (const auto& [c, m] : seen) pts.push_back({m.qos, app.baseline_cost() / m.cost});
+    return apps::hypervolume(pts, 100.0, loss_budget) /
+           apps::hypervolume(app.exact_front(100.0 - loss_budget), 100.0, loss_budget);
+  }
+};
+
+std::unique_ptr<search::strategy> make(const apps::synthetic_app& a, std::uint64_t seed,
+                                       double threshold = 97.0,
+                                       nlohmann::json params = nlohmann::json::object()) {
+  return search::make_strategy(search::nsga2_strategy_name,
+                               {&a.space(), threshold, seed, std::move(params)});
+}
+
+}  // namespace
+
+TEST(Nsga2, IsRegisteredWithTheOtherMultiObjectiveStrategies) {
+  const auto names = search::strategy_names();
+  for (const char* n : {"nsga2", "auto", "predictive"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+}
+
+TEST(Nsga2, SeedsWithTheBaselineAndEverySingleOpApproximation) {
+  apps::synthetic_app a(shape(5, 4, 1));
+  auto s = make(a, 0);
+  const auto p = s->propose(100);
+  // Only the seeds: the first generation is bred from their results, after they are observed.
+  ASSERT_EQ(p.size(), 1u + 5u * 4u);
+  EXPECT_EQ(p[0], a.space().baseline_code());
+  for (std::size_t i = 1; i <= 5 * 4; ++i) {
+    std::size_t changed = 0;
+    for (std::size_t op = 0; op < 5; ++op) changed += p[i][op] != a.space().baseline_index(op);
+    EXPECT_EQ(changed, 1u) << i;
+  }
+}
+
+TEST(Nsga2, SameSeedSameProposalsAndOtherSeedsDiffer) {
+  apps::synthetic_app a(shape(20, 6, 3));
+  driver d1(a), d2(a), d3(a);
+  auto s1 = make(a, 7), s2 = make(a, 7), s3 = make(a, 8);
+  d1.run(*s1, 800);
+  d2.run(*s2, 800);
+  d3.run(*s3, 800);
+  EXPECT_EQ(d1.proposals, d2.proposals);
+  EXPECT_NE(d1.proposals, d3.proposals);
+}
+
+TEST(Nsga2, ProposalsAreValidAndNeverRepeated) {
+  apps::synthetic_app a(shape(8, 3, 2));
+  driver d(a);
+  auto s = make(a, 1);
+  d.run(*s, 3000, 7);
+  std::set<config_code> distinct;
+  for (const auto& c : d.proposals) {
+    EXPECT_TRUE(a.space().valid(c));
+    EXPECT_TRUE(distinct.insert(c).second) << "a configuration was proposed twice";
+  }
+  EXPECT_GE(d.unique, 2999u);
+}
+
+TEST(Nsga2, ExhaustsATinySpaceWithoutRepeating) {
+  apps::synthetic_app a(shape(3, 2, 2));  // 27 configurations
+  driver d(a);
+  auto s = make(a, 1);
+  d.run(*s, 1000, 5);
+  EXPECT_EQ(d.proposals.size(), 27u);
+  EXPECT_TRUE(s->propose(4).empty());
+}
+
+TEST(Nsga2, ConstraintSteersTheSearchIntoTheFeasibleRegion) {
+  // A tight threshold: uniformly random configurations of this space essentially never meet it.
+  apps::synthetic_app a(shape(30, 10, 4));
+  const double threshold = 99.0;
+  driver d(a);
+  auto s = make(a, 2, threshold);
+  d.run(*s, 3000);
+  std::size_t feasible = 0, late = 0;
+  for (std::size_t i = d.proposals.size() - 1000; i < d.proposals.size(); ++i, ++late)
+    feasible += d.seen.at(d.proposals[i]).qos >= threshold;
+  EXPECT_GT(feasible, late / 2) << feasible << " of the last " << late << " proposals feasible";
+  EXPECT_GT(s->report().at("feasible_in_population").get<std::size_t>(), 0u);
+}
+
+TEST(Nsga2, FailedEvaluationsAreToleratedAndRankedLast) {
+  apps::synthetic_app a(shape(6, 4, 5));
+  auto s = make(a, 3);
+  for (int round = 0; round < 30; ++round) {
+    const auto p = s->propose(10);
+    ASSERT_FALSE(p.empty());
+    std::vector<search::observation> obs;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const bool fail = i % 3 == 0;
+      const auto m = a.evaluate(p[i], split::tune);
+      const double nan = std::nan("");
+      obs.push_back({p[i], fail ? nan : m.qos, fail ? nan : m.cost, !fail, false});
+    }
+    s->observe(obs);
+  }
+}
+
+TEST(Nsga2, SaveLoadRoundTripContinuesIdentically) {
+  apps::synthetic_app a(shape(15, 5, 6));
+  driver d1(a);
+  auto s1 = make(a, 11, 97.5, {{"population_size", 24}});
+  d1.run(*s1, 500, 9);
+  const std::string saved = s1->save_state().dump();
+  auto s2 = make(a, 999);  // seed and params come from the state
+  s2->load_state(nlohmann::json::parse(saved));
+  EXPECT_EQ(s2->save_state().dump(), saved);
+  driver d2 = d1;
+  d1.proposals.clear();
+  d2.proposals.clear();
+  d1.run(*s1, 1200, 9);
+  d2.run(*s2, 1200, 9);
+  EXPECT_EQ(d1.proposals, d2.proposals);
+  EXPECT_EQ(s1->report(), s2->report());
+}
+
+TEST(Nsga2, RejectsBadParamsAndForeignStates) {
+  apps::synthetic_app a(shape(4, 3, 1));
+  EXPECT_THROW(make(a, 0, 97.0, {{"population_size", 1}}), config_error);
+  EXPECT_THROW(make(a, 0, 97.0, {{"crossover_rate", "high"}}), config_error);
+  auto s = make(a, 0);
+  EXPECT_THROW(s->load_state({{"strategy", "random"}}), config_error);
+}
+
+TEST(Nsga2, FindsMostOfTheExactFrontOfASmallApp) {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    apps::synthetic_app a(shape(10, 8, seed));
+    driver d(a);
+    auto s = make(a, seed);
+    d.run(*s, 5000);
+    EXPECT_GE(d.hv_ratio(3.0), 0.95) << "seed " << seed;
+  }
+}
