@@ -19,7 +19,8 @@ run_build() {  # run_build <dir> <ctest -R regex or ""> <cmake args...>
 # CPU-only: the same suite without the CUDA parts.
 run_build build-cpu "" -DCMAKE_BUILD_TYPE=Release -DAPPROXTUNE_CUDA=OFF
 # ASan + UBSan (CPU-only: nvcc objects are not instrumented). halt_on_error makes UBSan fatal.
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/cmake/ubsan.supp"
 run_build build-asan "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAPPROXTUNE_CUDA=OFF \
   "-DAPPROXTUNE_SANITIZE=address,undefined" -DAPPROXTUNE_MPI=OFF
 unset ASAN_OPTIONS UBSAN_OPTIONS
