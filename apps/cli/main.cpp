@@ -1,4 +1,5 @@
-// The approxtune command line: tune an app, list strategies.
+// The approxtune command line: tune an app (with a durable results store, --resume and a
+// config cache), show and export a run's store, list strategies and devices.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -10,8 +11,12 @@
 #include <spdlog/spdlog.h>
 
 #include "app_factory.hpp"
+#include "distributed.hpp"
+#include "dnn_commands.hpp"
 #include "approxtune/runtime/error.hpp"
 #include "approxtune/runtime/logging.hpp"
+#include "approxtune/runtime/store.hpp"
+#include "store_commands.hpp"
 #include "approxtune/search/strategy.hpp"
 #include "approxtune/search/tuner.hpp"
 
@@ -36,31 +41,159 @@ struct tune_cli {
   std::optional<double> qos_loss, qos_min, keep_loss, keep_min;
   std::optional<std::size_t> take_best;
   bool no_test = false;
-  std::string strategy = "opentuner-default";
+  std::string strategy = "auto";
+  std::string strategy_params;  // JSON object passed to the strategy
   std::uint64_t seed = 0;
   std::size_t batch = 0;
   std::string devices;
   std::optional<double> eval_timeout;
   std::string out;
   bool overwrite = false;
+  bool resume = false;
+  bool new_run = false;
+  bool no_cache = false;
+  cli::mpi_args mpi;
 };
 
-// Files a previous run may have left in its output folder: the only ones --overwrite replaces.
+// The MPI session of the process (a single-process one without mpirun).
+mpi::session* the_session = nullptr;
+
+template <class T>
+nlohmann::json opt_json(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+template <class T>
+void opt_from(const nlohmann::json& j, const char* key, std::optional<T>& v) {
+  if (j.contains(key)) v = j.at(key).is_null() ? std::nullopt : std::optional<T>(j.at(key).get<T>());
+}
+
+// The options a run is started with, as stored in its `runs.options` (for resume and export).
+nlohmann::json tune_args_json(const tune_cli& c) {
+  return {{"app", cli::app_args_to_json(c.app)},
+          {"tune",
+           {{"iterations", c.iterations},
+            {"qos_loss", opt_json(c.qos_loss)},
+            {"qos_min", opt_json(c.qos_min)},
+            {"keep_loss", opt_json(c.keep_loss)},
+            {"keep_min", opt_json(c.keep_min)},
+            {"take_best", opt_json(c.take_best)},
+            {"no_test", c.no_test},
+            {"strategy", c.strategy},
+            {"strategy_params", c.strategy_params},
+            {"seed", c.seed},
+            {"batch", c.batch},
+            {"devices", c.devices},
+            {"eval_timeout", opt_json(c.eval_timeout)}}}};
+}
+
+void tune_args_from_json(const nlohmann::json& j, tune_cli& c) {
+  c.app = cli::app_args_from_json(j.value("app", nlohmann::json::object()));
+  const auto t = j.value("tune", nlohmann::json::object());
+  if (t.contains("iterations")) c.iterations = t.at("iterations").get<std::size_t>();
+  opt_from(t, "qos_loss", c.qos_loss);
+  opt_from(t, "qos_min", c.qos_min);
+  opt_from(t, "keep_loss", c.keep_loss);
+  opt_from(t, "keep_min", c.keep_min);
+  opt_from(t, "take_best", c.take_best);
+  if (t.contains("no_test")) c.no_test = t.at("no_test").get<bool>();
+  if (t.contains("strategy")) c.strategy = t.at("strategy").get<std::string>();
+  if (t.contains("strategy_params")) c.strategy_params = t.at("strategy_params").get<std::string>();
+  if (t.contains("seed")) c.seed = t.at("seed").get<std::uint64_t>();
+  if (t.contains("batch")) c.batch = t.at("batch").get<std::size_t>();
+  if (t.contains("devices")) c.devices = t.at("devices").get<std::string>();
+  opt_from(t, "eval_timeout", c.eval_timeout);
+}
+
+// Command-line flag of each stored option, and whether a resume may change it. Changing the
+// others would make the resumed run differ from the one that was started (the replay needs the
+// same seed, batch, strategy, thresholds and app).
+struct stored_flag {
+  const char* pointer;
+  const char* flag;
+  bool may_change;
+};
+const stored_flag stored_flags[] = {
+    {"/app/app", "--app", false},
+    {"/app/ops", "--ops", false},
+    {"/app/knobs", "--knobs", false},
+    {"/app/app_seed", "--app-seed", false},
+    {"/app/eval_latency_ms", "--eval-latency-ms", true},  // timing only, not results
+    {"/app/interaction", "--interaction", false},
+    // dnn: folders may move (the app's content hash catches a changed model or dataset);
+    // what is measured, and how, may not.
+    {"/app/models_dir", "--models-dir", true},
+    {"/app/data_dir", "--data-dir", true},
+    {"/app/tune_images", "--tune-images", false},
+    {"/app/test_images", "--test-images", false},
+    {"/app/timing_images", "--timing-images", false},
+    {"/app/timing_repeats", "--timing-repeats", false},
+    {"/app/cost", "--cost", false},
+    {"/app/device", "--device", false},
+    {"/app/dnn_batch", "--dnn-batch", false},
+    {"/tune/iterations", "--iterations", true},  // a larger budget continues the same search
+    {"/tune/qos_loss", "--qos-loss", false},
+    {"/tune/qos_min", "--qos-min", false},
+    {"/tune/keep_loss", "--keep-loss", false},
+    {"/tune/keep_min", "--keep-min", false},
+    {"/tune/take_best", "--take-best", false},
+    {"/tune/no_test", "--no-test", false},
+    {"/tune/strategy", "--strategy", false},
+    {"/tune/strategy_params", "--strategy-params", false},
+    {"/tune/seed", "--seed", false},
+    {"/tune/batch", "--batch", false},
+    {"/tune/devices", "--devices", true},  // the batch is fixed at the start, so results are not
+    {"/tune/eval_timeout", "--eval-timeout", true},
+};
+
+// Files a previous run may have left in its output folder: the only ones --overwrite replaces
+// and --resume / --new-run accept.
 const std::set<std::string> own_files = {"configs.json", "configs.txt", "tradeoff.svg",
                                          "results.db", "results.db-wal", "results.db-shm"};
 
-void prepare_out_dir(const fs::path& dir, bool overwrite) {
+// approxtune's own leftovers of a process killed while writing: atomic_write's temp files
+// (".configs.json.tmp<pid>.<n>") and the writability probe. Removed before a run continues.
+bool is_leftover(const std::string& name) {
+  if (name == ".approxtune-write-test") return true;
+  for (const auto& own : own_files)
+    if (name.rfind("." + own + ".tmp", 0) == 0) return true;
+  return false;
+}
+
+enum class dir_mode { fresh, overwrite, resume, new_run };
+
+// Checks --out against the chosen mode; returns true when it holds a results store.
+bool prepare_out_dir(const fs::path& dir, dir_mode mode) {
   std::error_code ec;
+  bool has_store = false;
+  std::vector<fs::path> leftovers;
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) throw config_error("--out '" + dir.string() + "' exists and is not a folder");
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string name = e.path().filename().string();
-      if (!overwrite)
+      if (mode == dir_mode::fresh)
         throw config_error("--out '" + dir.string() + "' is not empty (it has '" + name +
-                           "'); choose a new folder, or pass --overwrite to replace a previous run's outputs");
+                           "'); choose a new folder, or pass --resume to continue the run stored "
+                           "there, --new-run to start another run in its store (reusing its "
+                           "results), or --overwrite to replace it");
+      if (is_leftover(name)) {
+        leftovers.push_back(e.path());
+        continue;
+      }
       if (!own_files.count(name))
         throw config_error("--out '" + dir.string() + "' holds '" + name +
                            "', which approxtune did not write; refusing to write there");
+      if (name == "results.db") has_store = true;
+    }
+    // Never pull a temp file from under a live run (its own check refuses this one later).
+    if (!leftovers.empty() && !store_writer_active(store_file(dir)))
+      for (const auto& p : leftovers) fs::remove(p, ec);
+    if (has_store && mode == dir_mode::overwrite) {
+      if (store_writer_active(store_file(dir)))
+        throw config_error("--out '" + dir.string() +
+                           "' is being written by another approxtune process; not overwriting it");
+      for (const auto& name : own_files) fs::remove(dir / name, ec);
+      has_store = false;
     }
   } else {
     fs::create_directories(dir, ec);
@@ -74,16 +207,98 @@ void prepare_out_dir(const fs::path& dir, bool overwrite) {
     std::fclose(f);
   }
   fs::remove(probe, ec);
+  return has_store;
 }
 
-int run_tune(const tune_cli& c) {
+// The batch size the run will use: fixed when the run starts (default 2 x the slots of the
+// chosen devices) and stored, so a resume on other devices proposes the same batches.
+std::size_t resolve_batch(const tune_cli& c) {
+  if (c.batch > 0) return c.batch;
+  std::size_t slots = 0;
+  for (const auto& d : parse_devices(c.devices, discover_devices())) slots += static_cast<std::size_t>(d.slots);
+  return 2 * std::max<std::size_t>(slots, 1);
+}
+
+// For --resume: takes the stored value of every option not given on the command line, and
+// refuses options given with a value that would make it a different run.
+void merge_stored_options(const CLI::App& cmd, const run_record& run, const fs::path& file,
+                          tune_cli& c) {
+  const nlohmann::json requested = tune_args_json(c);
+  nlohmann::json merged = run.info.options;
+  std::string refused;
+  for (const auto& f : stored_flags) {
+    const nlohmann::json::json_pointer ptr(f.pointer);
+    if (cmd.get_option(f.flag)->count() == 0) continue;
+    const auto& want = requested.at(ptr);
+    const nlohmann::json had = merged.contains(ptr) ? merged.at(ptr) : nlohmann::json(nullptr);
+    if (want != had && !f.may_change)
+      refused += std::string(refused.empty() ? "" : "; ") + f.flag + " differs (stored run: " +
+                 had.dump() + ", requested: " + want.dump() + ")";
+    merged[ptr] = want;
+  }
+  if (!refused.empty())
+    throw config_error("cannot resume run " + std::to_string(run.id) + " of '" + file.string() +
+                       "': " + refused +
+                       ". Leave the option out to use the stored value, or start a new run "
+                       "(--new-run, or another folder)");
+  tune_args_from_json(merged, c);
+}
+
+// Checks that need no app and no store, so a bad command line leaves nothing on disk.
+void validate_tune_args(const tune_cli& c) {
   if (c.qos_loss.has_value() == c.qos_min.has_value())
     throw config_error("give exactly one of --qos-loss (relative to the baseline) and --qos-min (absolute)");
   if (c.keep_loss && !c.qos_loss) throw config_error("--keep-loss goes with --qos-loss (use --keep-min with --qos-min)");
   if (c.keep_min && !c.qos_min) throw config_error("--keep-min goes with --qos-min (use --keep-loss with --qos-loss)");
-  auto a = cli::make_app(c.app, c.seed);
+  const auto names = search::strategy_names();
+  if (std::find(names.begin(), names.end(), c.strategy) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw config_error("unknown search strategy '" + c.strategy + "'; registered: " + known);
+  }
+  if (!c.strategy_params.empty()) {
+    const auto j = nlohmann::json::parse(c.strategy_params, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      throw config_error("--strategy-params must be a JSON object, e.g. '{\"validate\": 50}'");
+  }
+}
+
+int run_tune(tune_cli c, const CLI::App& cmd) {
+  const int modes = int(c.resume) + int(c.new_run) + int(c.overwrite);
+  if (modes > 1) throw config_error("--resume, --new-run and --overwrite exclude each other");
+  if (!c.resume) validate_tune_args(c);
   const fs::path out(c.out);
-  prepare_out_dir(out, c.overwrite);
+  const fs::path file = store_file(out);
+  const dir_mode mode = c.resume ? dir_mode::resume
+                        : c.new_run ? dir_mode::new_run
+                        : c.overwrite ? dir_mode::overwrite
+                                      : dir_mode::fresh;
+  const bool has_store = prepare_out_dir(out, mode);
+  auto log = approxtune::logger();
+
+  std::optional<run_record> resumed;
+  if (mode == dir_mode::resume || mode == dir_mode::new_run) {
+    if (!has_store && mode == dir_mode::new_run)
+      throw config_error("--new-run: --out '" + out.string() + "' holds no results store");
+    if (has_store) {
+      if (store_writer_active(file))
+        throw config_error("--out '" + out.string() +
+                           "' is being written by another approxtune process (see 'approxtune "
+                           "show " + out.string() + "')");
+      store_reader reader(file);
+      if (mode == dir_mode::resume) {
+        resumed = reader.latest_run();
+        if (resumed) merge_stored_options(cmd, *resumed, file, c);
+      }
+    }
+    if (mode == dir_mode::resume && !resumed)
+      log->warn("--resume: '{}' holds no run yet; starting one", out.string());
+  }
+
+  validate_tune_args(c);
+  auto a = cli::make_app(c.app, c.seed);
+  // Workers build the same app from the options rank 0 settled on (stored ones on resume).
+  mpi::broadcast_text(*the_session, tune_args_json(c).dump());
 
   tune_options o;
   o.max_iter = c.iterations;
@@ -94,26 +309,132 @@ int run_tune(const tune_cli& c) {
   o.take_best_n = c.take_best;
   o.test_configs = !c.no_test;
   o.strategy = c.strategy;
+  if (!c.strategy_params.empty()) o.strategy_params = nlohmann::json::parse(c.strategy_params);
   o.seed = c.seed;
   o.batch_size = c.batch;
   o.devices = c.devices;
   o.eval_timeout_s = c.eval_timeout;
   o.progress = true;
+  cli::attach_workers(*the_session, o, c.mpi);
+  if (!resumed) {
+    // Default batch: 2 x every slot of the run, remote ones included; stored with the run.
+    const bool own_slots = o.local_slots;
+    if (c.batch == 0)
+      c.batch = (own_slots ? resolve_batch(c) : 0) + 2 * o.remote_slots.size();
+    c.batch = std::max<std::size_t>(c.batch, 1);
+  }
+  o.batch_size = c.batch;
+  struct workers_shutdown {
+    ~workers_shutdown() {
+      try {
+        mpi::shutdown_workers(*the_session);
+      } catch (...) {
+      }
+    }
+  } shutdown_at_exit;
 
-  tuner t(*a);
+  run_info info;
+  info.app_name = a->name();
+  info.app_hash = a->content_hash();
+  info.space_hash = a->space().fingerprint();
+  info.space = describe_space(a->space());
+  info.options = tune_args_json(c);
+  info.seed = c.seed;
+  info.strategy = c.strategy;
+  info.devices = c.devices;
+  info.budget = c.iterations;
+  info.relative = o.relative;
+  info.tuner_threshold = o.qos_tuner_threshold;
+  info.keep_threshold = o.qos_keep_threshold.value_or(o.qos_tuner_threshold);
+
+  if (resumed) {
+    // Compare in today's form of the options (a field added since the run started takes its
+    // default on both sides).
+    tune_cli stored_form;
+    tune_args_from_json(resumed->info.options, stored_form);
+    resumed->info.options = tune_args_json(stored_form);
+    // Options were merged above; what is left is the app itself (e.g. a model file changed).
+    std::vector<std::string> may_change;
+    for (const auto& f : stored_flags)
+      if (f.may_change) may_change.emplace_back(f.pointer);
+    const auto diffs = compare_runs(resumed->info, info, may_change);
+    if (!diffs.empty()) {
+      std::string m;
+      for (const auto& d : diffs)
+        m += (m.empty() ? "" : "; ") + d.field + " differs (stored run: " + d.stored +
+             ", now: " + d.requested + ")";
+      throw config_error("cannot resume run " + std::to_string(resumed->id) + " of '" +
+                         file.string() + "': " + m);
+    }
+  }
+
+  tuner t(*a);  // before the store: the store's error handler refers to it
+  results_store store(file);
+  std::int64_t run_id;
+  if (resumed) {
+    run_id = resumed->id;
+    store.resume_run(run_id);
+  } else {
+    run_id = store.begin_run(info);
+  }
+  std::unique_ptr<store_cache> cache;
+  {
+    store_reader reader(file);
+    const auto rec = reader.run(run_id);
+    cache = std::make_unique<store_cache>(reader, *rec, !c.no_cache, &store);
+  }
+  if (resumed)
+    log->warn("resuming run {} of '{}': {} of its results are replayed from the store{}", run_id,
+              file.string(), cache->loaded_this_run(),
+              cache->loaded_other_runs() > 0
+                  ? ", " + std::to_string(cache->loaded_other_runs()) + " more from earlier runs"
+                  : std::string());
+  else if (cache->loaded_other_runs() > 0)
+    log->info("config cache: {} results of earlier runs of this app in '{}'",
+              cache->loaded_other_runs(), file.string());
+  o.cache = cache.get();
+  o.on_commit = [&](std::span<const evaluation> es) {
+    cache->add(es);
+    store.record(es);
+  };
+
+  // A failing store stops the search: tuning on without persisting would risk hours of work.
+  store.on_error([&t](const std::string&) { t.request_stop(); });
   active_tuner.store(&t);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   try {
     t.tune(o);
-  } catch (...) {
+  } catch (const std::exception& e) {
     active_tuner.store(nullptr);
+    try {
+      store.end_run(run_status::failed, e.what());
+    } catch (const std::exception& se) {
+      log->error("{}", se.what());
+    }
     throw;
   }
   active_tuner.store(nullptr);
+  // Everything measured is on disk before any output is written.
+  std::string store_failure;
+  try {
+    store.flush();
+  } catch (const store_error& e) {
+    store_failure = e.what();
+  }
   t.write_outputs(out);
-
   const auto& s = t.summary();
+  if (store_failure.empty()) {
+    const run_status st = !s.error.empty() ? run_status::failed
+                          : s.cancelled    ? run_status::interrupted
+                                           : run_status::finished;
+    try {
+      store.end_run(st, s.error);
+    } catch (const store_error& e) {
+      store_failure = e.what();
+    }
+  }
+
   std::printf("app %s: %zu ops, 10^%.1f configurations, strategy %s, seed %llu\n", a->name().c_str(),
               a->space().num_ops(), a->space().log10_size(), c.strategy.c_str(),
               static_cast<unsigned long long>(c.seed));
@@ -121,13 +442,22 @@ int run_tune(const tune_cli& c) {
   if (t.baseline_test_qos()) std::printf(", %.4f (test)", *t.baseline_test_qos());
   std::printf("\nthreshold: qos >= %.4f (tune), >= %.4f (test)\n", t.tune_keep_threshold(),
               t.test_keep_threshold());
-  std::printf("evaluations: %zu (%zu failed, %zu duplicates served from cache) in %.2f s%s\n",
-              s.evaluations, s.failed, s.cache_hits, s.seconds, s.cancelled ? " [interrupted]" : "");
+  std::printf("evaluations: %zu (%zu failed, %zu duplicates served from cache, %zu from the store) in %.2f s%s\n",
+              s.evaluations, s.failed, s.cache_hits, s.store_hits, s.seconds,
+              s.cancelled ? " [interrupted]" : "");
+  if (the_session->distributed())
+    std::printf("evaluations per rank: %s\n", cli::evaluations_per_rank(s).c_str());
   std::printf("kept: %zu, best: %zu", s.kept, s.best_prefilter);
   if (!c.no_test) std::printf(", passing the test split: %zu", s.best);
   std::printf("\nbest speedup within the threshold: %.3fx (tune)", s.best_speedup_tune);
   if (s.best_speedup_test) std::printf(", %.3fx (test)", *s.best_speedup_test);
-  std::printf("\nwrote %s/configs.json, configs.txt, tradeoff.svg\n", out.string().c_str());
+  std::printf("\nwrote %s/configs.json, configs.txt, tradeoff.svg; results in %s (run %lld)\n",
+              out.string().c_str(), file.string().c_str(), static_cast<long long>(run_id));
+  if (!store_failure.empty()) {
+    std::fprintf(stderr, "approxtune: error: %s (tuning stopped; the outputs were written from "
+                         "the results so far)\n", store_failure.c_str());
+    return 1;
+  }
   if (!s.error.empty()) {
     std::fprintf(stderr, "approxtune: error: %s (the results so far were written)\n", s.error.c_str());
     return 1;
@@ -135,9 +465,27 @@ int run_tune(const tune_cli& c) {
   return interrupted ? 130 : 0;
 }
 
+// A worker rank: build the app rank 0 describes, then serve its evaluations.
+int run_worker(const tune_cli& mine) {
+  const std::string text = mpi::broadcast_text(*the_session, "");
+  tune_cli c;
+  tune_args_from_json(nlohmann::json::parse(text), c);
+  auto a = cli::make_app(c.app, c.seed);
+  return cli::serve_worker(*the_session, *a, mine.devices, mine.mpi);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // MPI first (it may rewrite argv); a single-process session without an MPI launcher.
+  std::unique_ptr<mpi::session> session;
+  try {
+    session = std::make_unique<mpi::session>(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "approxtune: error: %s\n", e.what());
+    return 1;
+  }
+  the_session = session.get();
   CLI::App cli{"approxtune: parallel, device-aware approximation tuning"};
   cli.set_version_flag("--version", std::string(APPROXTUNE_VERSION));
   cli.require_subcommand(1);
@@ -158,12 +506,34 @@ int main(int argc, char** argv) {
   tune->add_option("--take-best", tc.take_best, "Keep N configs near the front instead of exactly the front")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   tune->add_flag("--no-test", tc.no_test, "Skip the test-split phase");
   tune->add_option("--strategy", tc.strategy, "Search strategy (see 'approxtune strategies')")->capture_default_str();
+  tune->add_option("--strategy-params", tc.strategy_params,
+                   "Strategy options as a JSON object, e.g. '{\"validate\": 50}' (see the strategy's docs)");
   tune->add_option("--seed", tc.seed, "Seed of the search (and of the synthetic app)")->capture_default_str();
   tune->add_option("--batch", tc.batch, "Candidates per round (default 2 x slots); results depend on it, not on the slot count");
   tune->add_option("--devices", tc.devices, "Devices and slots, e.g. cpu:2 or cuda:0:2,cuda:1:2 (default: all)");
   tune->add_option("--eval-timeout", tc.eval_timeout, "Per-evaluation timeout in seconds")->check(CLI::PositiveNumber);
   tune->add_option("--out,-o", tc.out, "Output folder")->required();
-  tune->add_flag("--overwrite", tc.overwrite, "Replace a previous run's outputs in --out");
+  tune->add_flag("--overwrite", tc.overwrite, "Replace a previous run in --out (its outputs and results store)");
+  tune->add_flag("--resume", tc.resume,
+                 "Continue the run stored in --out after a crash or kill (options left out take "
+                 "the stored values)");
+  tune->add_flag("--new-run", tc.new_run,
+                 "Start another run in --out's results store (its earlier results serve the cache)");
+  tune->add_option("--mpi-worker-timeout", tc.mpi.worker_timeout_s,
+                   "Under mpirun: a worker rank silent this long (seconds) ends the job")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  tune->add_flag("--coordinator-only", tc.mpi.coordinator_only,
+                 "Under mpirun: rank 0 runs the search and the store but evaluates nothing");
+  tune->add_flag("--no-cache", tc.no_cache,
+                 "Measure every configuration again instead of reusing earlier runs' results "
+                 "(a resumed run still replays its own)");
+
+  cli::show_args show_a;
+  auto* show = cli::add_show_command(cli, show_a);
+  cli::export_args export_a;
+  auto* exp = cli::add_export_command(cli, export_a);
+  auto run_dnn_command = cli::add_dnn_commands(cli);
 
   auto* strategies = cli.add_subcommand("strategies", "List the search strategies");
   auto* devices = cli.add_subcommand("devices", "List the devices approxtune can evaluate on");
@@ -183,7 +553,14 @@ int main(int argc, char** argv) {
   set_logger(log);
 
   try {
-    if (*tune) return run_tune(tc);
+    if (*tune && session->rank() > 0) {
+      set_logger(log);
+      return run_worker(tc);
+    }
+    if (*tune) return run_tune(tc, *tune);
+    if (*show) return cli::run_show(show_a);
+    if (*exp) return cli::run_export(export_a);
+    if (auto rc = run_dnn_command()) return *rc;
     if (*strategies) {
       for (const auto& n : search::strategy_names()) std::printf("%s\n", n.c_str());
       return 0;
@@ -200,7 +577,12 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "approxtune: error: %s\n", e.what());
+    std::fprintf(stderr, "approxtune: error: %s%s\n",
+                 session->distributed() ? ("rank " + std::to_string(session->rank()) + ": ").c_str() : "",
+                 e.what());
+    // Other ranks may be waiting on this one: end the whole job (everything rank 0 committed
+    // is already in the store).
+    if (session->distributed()) session->abort(1);
     return 1;
   }
   return 0;

@@ -1,0 +1,111 @@
+/**
+ * @file dnn_app.hpp
+ * @brief The `dnn` app: tunes the conv and dense layers of a trained CNN on Fashion-MNIST.
+ *
+ * Ops = the model's conv and dense layers (in order); knobs = the reference catalogue's knobs
+ * for the op kind that exist on the target device (cpu: 11, 121-138, 231-239 for conv and 11
+ * for dense; gpu: the fp16 twins too, baseline 12, run by `gpu_network`; perforations that would leave a layer's output empty are left out); QoS = top-1
+ * accuracy in percent on the split; cost = measured inference time (median of repeats, timed
+ * exclusively, paired with the exact network by default) or the FLOP cost model, the tuner
+ * making it relative to the baseline.
+ */
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "approxtune/dnn/dataset.hpp"
+#include "approxtune/dnn/model.hpp"
+#include "approxtune/dnn/network.hpp"
+#include "approxtune/runtime/app.hpp"
+
+namespace approxtune::dnn {
+
+/** @brief How the dnn app computes a configuration's cost. */
+enum class cost_mode {
+  time,   ///< wall-clock median of `timing_repeats` inference runs, in an exclusive section
+  model,  ///< FLOPs of the chosen variants (sum over layers), no timing
+};
+
+/** @brief Options of the dnn app. */
+struct dnn_options {
+  std::string model;                    ///< model name (e.g. "vgg", "lenet")
+  std::filesystem::path models_dir;     ///< empty: resolve_models_dir()
+  std::filesystem::path data_dir = default_fashion_mnist_dir;
+  std::size_t tune_images = 0;          ///< QoS on the first N tune-split images (0 = all 5,000)
+  std::size_t test_images = 0;          ///< QoS on the first N test-split images (0 = all 5,000)
+  std::size_t timing_images = 1000;     ///< images per timed inference run (0 = the QoS images)
+  int timing_repeats = 5;               ///< timed runs per measurement; the median is the cost
+  /// Paired timing: every timed run of the configuration follows a timed run of the exact network
+  /// on the same images, and the cost is the median of the time ratios (the exact network costs
+  /// 1, and the baseline configuration is not timed). This cancels the drift of a machine shared
+  /// with other work, at twice the timing time.
+  /// Off: the cost is the median time in seconds.
+  bool paired_timing = true;
+  cost_mode cost = cost_mode::time;
+  std::string device = "cpu";           ///< "cpu", or "gpu" (CUDA builds with a device): knobs and engine
+  int batch = 100;                      ///< images per forward call
+};
+
+/** @brief The dnn app. Weights and data are loaded once and shared by every evaluator. */
+class dnn_app : public app {
+ public:
+  /**
+   * @brief Loads the model and the data set and declares the ops and knobs.
+   * @throws model_error, dataset_error (with the install hint), config_error
+   */
+  static std::unique_ptr<dnn_app> create(const dnn_options& o);
+  /** @brief From an already loaded model and data (tests). */
+  static std::unique_ptr<dnn_app> create(std::shared_ptr<const model> m,
+                                         std::shared_ptr<const fashion_mnist> data, const dnn_options& o);
+
+  std::string name() const override { return "dnn:" + model_->name(); }
+  std::unique_ptr<evaluator> make_evaluator(const slot_info& slot) const override;
+  measurement measure(const config_code& code, split s) const override;
+  bool cost_is_timed() const override { return options_.cost == cost_mode::time; }
+  std::vector<std::string> hpvm_lines(const config_code& code) const override;
+  std::uint64_t content_hash() const override;
+
+  const model& net_model() const noexcept { return *model_; }
+  std::shared_ptr<const model> shared_model() const noexcept { return model_; }
+  const fashion_mnist& data() const noexcept { return *data_; }
+  const dnn_options& options() const noexcept { return options_; }
+  /** @brief Model layer index of op @p op. */
+  int layer_of_op(std::size_t op) const { return op_layers_.at(op); }
+
+  /** @brief The kernel variant knob @p knob_name selects for op @p op. */
+  layer_variant variant_for(std::size_t op, const std::string& knob_name) const;
+  /** @brief Sets every tunable layer of @p net to the variants of @p code (in place). */
+  void apply(network& net, const config_code& code) const;
+
+  /** @brief The data of split @p s limited to the configured image count. */
+  const labeled_images& split_data(split s) const;
+  std::size_t split_images(split s) const;
+
+ private:
+  dnn_app(std::vector<op_knobs> ops, std::string device, std::shared_ptr<const model> m,
+          std::shared_ptr<const fashion_mnist> data, dnn_options o, std::vector<int> op_layers);
+
+  friend class dnn_evaluator;
+  friend class dnn_gpu_evaluator;
+  /// QoS passes of a device hold its mutex shared, timed sections exclusively: a timing never
+  /// overlaps any other pass on that device.
+  std::shared_mutex& device_mutex(const std::string& device_id) const;
+  std::shared_ptr<const model> model_;
+  std::shared_ptr<const fashion_mnist> data_;
+  dnn_options options_;
+  std::vector<int> op_layers_;
+  mutable std::mutex device_mutexes_lock_;
+  mutable std::map<std::string, std::unique_ptr<std::shared_mutex>> device_mutexes_;
+};
+
+/** @brief Declares the ops and knobs of @p m for @p device ("cpu" or "gpu"). */
+std::vector<op_knobs> dnn_ops(const model& m, const std::string& device, std::vector<int>* op_layers = nullptr);
+
+}  // namespace approxtune::dnn

@@ -1,0 +1,338 @@
+#include "approxtune/dnn/dnn_app.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "approxtune/dnn/error.hpp"
+#include "approxtune/dnn/gpu_network.hpp"
+#include "approxtune/knobs/catalogue.hpp"
+#include "approxtune/knobs/mapping.hpp"
+#include "approxtune/runtime/logging.hpp"
+
+namespace approxtune::dnn {
+
+namespace kn = approxtune::knobs;
+
+namespace {
+
+kn::device_kind device_of(const std::string& d) {
+  if (d == "cpu") return kn::device_kind::cpu;
+  if (d == "gpu") return kn::device_kind::gpu;
+  throw config_error("dnn: unknown device '" + d + "' (cpu or gpu)");
+}
+
+knob to_runtime_knob(const kn::knob_info& k) { return knob(k.name, k.devices, k.baseline_priority); }
+
+}  // namespace
+
+std::vector<op_knobs> dnn_ops(const model& m, const std::string& device, std::vector<int>* op_layers) {
+  const kn::device_kind dev = device_of(device);
+  const auto& cat = kn::knob_catalogue::reference();
+  std::vector<op_knobs> ops;
+  for (const int li : m.tunable_layers()) {
+    const layer& l = m.layers()[static_cast<std::size_t>(li)];
+    op_knobs ok{l.name, {}};
+    const kn::op_kind kind = l.type == layer_type::conv ? kn::op_kind::conv : kn::op_kind::dense;
+    for (const kn::knob_info* k : cat.knobs_for(kind, dev)) {
+      if (kind == kn::op_kind::conv) {
+        // Leave out variants that cannot run on this layer (e.g. perforating a 1-row output).
+        try {
+          const auto v = kn::conv_variant_for(*k, dev);
+          (void)kernels::conv2d_flops(l.in_shape, l.weight_shape, l.conv, v);
+          if ((v.kind == kernels::conv_kind::perforated_rows || v.kind == kernels::conv_kind::perforated_cols) &&
+              kernels::perforation_computed_extent(l.out_shape, v) == 0)
+            continue;
+        } catch (const std::exception&) {
+          continue;
+        }
+      }
+      ok.knobs.push_back(to_runtime_knob(*k));
+    }
+    ops.push_back(std::move(ok));
+    if (op_layers) op_layers->push_back(li);
+  }
+  if (ops.empty()) throw model_error("model '" + m.name() + "' has no conv or dense layer to tune");
+  return ops;
+}
+
+dnn_app::dnn_app(std::vector<op_knobs> ops, std::string device, std::shared_ptr<const model> m,
+                 std::shared_ptr<const fashion_mnist> data, dnn_options o, std::vector<int> op_layers)
+    : app(std::move(ops), std::move(device)),
+      model_(std::move(m)),
+      data_(std::move(data)),
+      options_(std::move(o)),
+      op_layers_(std::move(op_layers)) {}
+
+std::unique_ptr<dnn_app> dnn_app::create(std::shared_ptr<const model> m, std::shared_ptr<const fashion_mnist> data,
+                                         const dnn_options& o) {
+  if (o.device == "gpu" && !gpu_engine_built())
+    throw config_error("dnn: --device gpu needs a build with CUDA (this one has none); use --device cpu");
+  if (o.device == "gpu" && !gpu_available())
+    throw config_error("dnn: --device gpu: no usable CUDA device; use --device cpu");
+  if (o.timing_repeats < 1) throw config_error("dnn: --timing-repeats must be >= 1");
+  if (o.batch < 1) throw config_error("dnn: --dnn-batch must be >= 1");
+  if (o.tune_images > data->tune.size() || o.test_images > data->test.size())
+    throw config_error("dnn: --tune-images/--test-images exceed the 5,000 images of a split");
+  std::vector<int> layers;
+  auto ops = dnn_ops(*m, o.device, &layers);
+  return std::unique_ptr<dnn_app>(new dnn_app(std::move(ops), o.device, std::move(m), std::move(data), o,
+                                              std::move(layers)));
+}
+
+std::unique_ptr<dnn_app> dnn_app::create(const dnn_options& o) {
+  if (o.model.empty()) throw config_error("dnn: no model given (use --app dnn:<model>, see `approxtune models`)");
+  const auto dir = resolve_models_dir(o.models_dir);
+  auto m = std::make_shared<const model>(model::load(dir, o.model));
+  auto d = std::make_shared<const fashion_mnist>(fashion_mnist::load(o.data_dir, false));
+  return create(std::move(m), std::move(d), o);
+}
+
+layer_variant dnn_app::variant_for(std::size_t op, const std::string& knob_name) const {
+  const auto& cat = kn::knob_catalogue::reference();
+  const kn::device_kind dev = device_of(options_.device);
+  const layer& l = model_->layers().at(static_cast<std::size_t>(op_layers_.at(op)));
+  layer_variant v;
+  const kn::knob_info& k = cat.at(knob_name);
+  if (l.type == layer_type::conv) v.conv = kn::conv_variant_for(k, dev);
+  else v.dense = kn::dense_variant_for(k, dev);
+  return v;
+}
+
+void dnn_app::apply(network& net, const config_code& code) const {
+  if (!space().valid(code)) throw config_error("dnn: invalid configuration code for " + name());
+  for (std::size_t op = 0; op < code.size(); ++op)
+    net.set_variant(static_cast<std::size_t>(op_layers_[op]), variant_for(op, space().knob_at(op, code[op]).name()));
+}
+
+std::size_t dnn_app::split_images(split s) const {
+  const auto& d = s == split::tune ? data_->tune : data_->test;
+  const std::size_t want = s == split::tune ? options_.tune_images : options_.test_images;
+  return want == 0 ? d.size() : std::min(want, d.size());
+}
+
+const labeled_images& dnn_app::split_data(split s) const { return s == split::tune ? data_->tune : data_->test; }
+
+/** @brief One slot's evaluator: its own network (buffers, workspace); the weights are shared. */
+class dnn_evaluator : public evaluator {
+ public:
+  dnn_evaluator(const dnn_app& a, const slot_info& slot)
+      : app_(a), net_(a.shared_model(), a.options().batch), timing_lock_(slot.timing_lock),
+        mutex_(a.device_mutex(slot.device_id)) {
+    if (a.options().paired_timing) base_ = std::make_unique<network>(a.shared_model(), a.options().batch);
+  }
+
+  bool manages_timing() const override { return true; }
+
+  measurement measure(const config_code& code, split s) override {
+    app_.apply(net_, code);
+    const labeled_images& d = app_.split_data(s);
+    const std::size_t n = app_.split_images(s);
+    measurement m;
+    {
+      std::shared_lock<std::shared_mutex> shared(mutex_);
+      m.qos = net_.accuracy(d, n);
+    }
+    if (app_.options().cost == cost_mode::model) {
+      m.cost = net_.flops();
+      return m;
+    }
+    // Paired timing measures relative to the exact network, which is 1 relative to itself:
+    // timing it would only add noise to the reference every speedup is divided by.
+    if (base_ && code == app_.space().baseline_code()) {
+      m.cost = 1.0;
+      return m;
+    }
+    const std::size_t tn = app_.options().timing_images == 0 ? n : std::min(app_.options().timing_images, d.size());
+    std::unique_lock<std::mutex> device_lock;
+    if (timing_lock_) device_lock = std::unique_lock<std::mutex>(*timing_lock_);
+    std::unique_lock<std::shared_mutex> exclusive(mutex_);
+    const std::size_t warm = std::min<std::size_t>(tn, static_cast<std::size_t>(net_.max_batch()));
+    net_.run(d.images, warm);
+    if (base_) base_->run(d.images, warm);
+    auto timed = [&](network& n) {
+      const auto t0 = std::chrono::steady_clock::now();
+      n.run(d.images, tn);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::vector<double> times;
+    for (int r = 0; r < app_.options().timing_repeats; ++r) {
+      const double tb = base_ ? timed(*base_) : 1.0;
+      times.push_back(timed(net_) / tb);
+    }
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    m.cost = times[times.size() / 2];
+    return m;
+  }
+
+ private:
+  const dnn_app& app_;
+  network net_;
+  std::unique_ptr<network> base_;  ///< the exact network, for paired timing
+  std::mutex* timing_lock_;
+  std::shared_mutex& mutex_;
+};
+
+/** @brief A GPU slot's evaluator: the same protocol on a gpu_network (images kept on the device). */
+class dnn_gpu_evaluator : public evaluator {
+ public:
+  dnn_gpu_evaluator(const dnn_app& a, const slot_info& slot)
+      : app_(a), net_(a.shared_model(), a.options().batch, slot.stream), timing_lock_(slot.timing_lock),
+        mutex_(a.device_mutex(slot.device_id)) {
+    if (a.options().paired_timing) base_ = std::make_unique<gpu_network>(a.shared_model(), a.options().batch, slot.stream);
+  }
+  bool manages_timing() const override { return true; }
+
+  measurement measure(const config_code& code, split s) override {
+    for (std::size_t op = 0; op < code.size(); ++op)
+      net_.set_variant(static_cast<std::size_t>(app_.layer_of_op(op)),
+                       app_.variant_for(op, app_.space().knob_at(op, code[op]).name()));
+    const labeled_images& d = app_.split_data(s);
+    if (net_.uploaded() != &d) net_.upload(d);
+    if (base_ && base_->uploaded() != &d) base_->upload(d);
+    const std::size_t n = app_.split_images(s);
+    measurement m;
+    {
+      std::shared_lock<std::shared_mutex> shared(mutex_);
+      m.qos = net_.accuracy(n);
+    }
+    if (app_.options().cost == cost_mode::model) {
+      network flops_only(app_.shared_model(), 1);
+      app_.apply(flops_only, code);
+      m.cost = flops_only.flops();
+      return m;
+    }
+    if (base_ && code == app_.space().baseline_code()) {
+      m.cost = 1.0;
+      return m;
+    }
+    const std::size_t tn = app_.options().timing_images == 0 ? n : std::min(app_.options().timing_images, d.size());
+    std::unique_lock<std::mutex> device_lock;
+    if (timing_lock_) device_lock = std::unique_lock<std::mutex>(*timing_lock_);
+    std::unique_lock<std::shared_mutex> exclusive(mutex_);
+    net_.run(std::min<std::size_t>(tn, 100));
+    if (base_) base_->run(std::min<std::size_t>(tn, 100));
+    auto timed = [&](gpu_network& g) {
+      const auto t0 = std::chrono::steady_clock::now();
+      g.run(tn);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::vector<double> times;
+    for (int r = 0; r < app_.options().timing_repeats; ++r) {
+      const double tb = base_ ? timed(*base_) : 1.0;
+      times.push_back(timed(net_) / tb);
+    }
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    m.cost = times[times.size() / 2];
+    return m;
+  }
+
+ private:
+  const dnn_app& app_;
+  gpu_network net_;
+  std::unique_ptr<gpu_network> base_;
+  std::mutex* timing_lock_;
+  std::shared_mutex& mutex_;
+};
+
+std::shared_mutex& dnn_app::device_mutex(const std::string& device_id) const {
+  std::lock_guard<std::mutex> g(device_mutexes_lock_);
+  auto& p = device_mutexes_[device_id];
+  if (!p) p = std::make_unique<std::shared_mutex>();
+  return *p;
+}
+
+std::unique_ptr<evaluator> dnn_app::make_evaluator(const slot_info& slot) const {
+  if (slot.device_kind != options_.device)
+    throw config_error("dnn: the app was set up for --device " + options_.device + " (its knobs) but the engine gave it a " +
+                       slot.device_kind + " slot (" + slot.device_id + "); pass --devices to match");
+  if (slot.device_kind == "gpu") return std::make_unique<dnn_gpu_evaluator>(*this, slot);
+  return std::make_unique<dnn_evaluator>(*this, slot);
+}
+
+measurement dnn_app::measure(const config_code& code, split s) const {
+  slot_info slot;
+  if (options_.device == "gpu") {
+    slot.device_id = "cuda:0";
+    slot.device_kind = "gpu";
+    return dnn_gpu_evaluator(*this, slot).measure(code, s);
+  }
+  dnn_evaluator e(*this, slot);
+  return e.measure(code, s);
+}
+
+std::vector<std::string> dnn_app::hpvm_lines(const config_code& code) const {
+  const auto& cat = kn::knob_catalogue::reference();
+  const std::string dev = options_.device;
+  const std::string base = baseline_knob().name();
+  const std::string base_word = kn::hpvm_approx_name(cat.at(base));
+  const auto& layers = model_->layers();
+  std::vector<std::string> lines;
+  std::size_t op = 0;
+  auto word = [&](const std::string& opname) { return " " + opname + " " + base_word + " " + base; };
+  std::size_t i = 0;
+  while (i < layers.size()) {
+    const layer& l = layers[i];
+    std::string line = std::to_string(lines.size() + 1) + " " + dev;
+    auto follows = [&](std::size_t j) {
+      return j < layers.size() && layers[j].inputs.size() == 1 && layers[j].inputs[0] == static_cast<int>(j - 1);
+    };
+    std::size_t j = i + 1;
+    if (l.tunable()) {
+      const std::string kname = space().knob_at(op, code.at(op)).name();
+      ++op;
+      line += std::string(" ") + (l.type == layer_type::conv ? "conv" : "mul") + " " +
+              kn::hpvm_approx_name(cat.at(kname)) + " " + kname;
+      if (l.has_bias) line += word("add");
+    } else {
+      switch (l.type) {
+        case layer_type::add: line += word("add"); break;
+        case layer_type::relu: line += word("relu"); break;
+        case layer_type::tanh: line += word("tanh"); break;
+        case layer_type::max_pool: line += word("pool_max"); break;
+        case layer_type::avg_pool: line += word("pool_mean"); break;
+        case layer_type::batch_norm: line += word("batchnorm"); break;
+        case layer_type::softmax: line += word("softmax"); break;
+        default: break;
+      }
+    }
+    // Fuse the [relu|tanh][pool] that follow a conv/dense/add, as HPVM's fused nodes do.
+    if (l.tunable() || l.type == layer_type::add) {
+      if (follows(j) && (layers[j].type == layer_type::relu || layers[j].type == layer_type::tanh)) {
+        line += word(layers[j].type == layer_type::relu ? "relu" : "tanh");
+        ++j;
+      }
+      if (l.type == layer_type::conv && follows(j) &&
+          (layers[j].type == layer_type::max_pool || layers[j].type == layer_type::avg_pool)) {
+        line += word(layers[j].type == layer_type::max_pool ? "pool_max" : "pool_mean");
+        ++j;
+      }
+    }
+    lines.push_back(line);
+    i = j;
+  }
+  return lines;
+}
+
+std::uint64_t dnn_app::content_hash() const {
+  std::uint64_t h = model_->content_hash();
+  auto mix = [&](std::uint64_t v) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= (v >> (8 * b)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(options_.tune_images);
+  mix(options_.test_images);
+  mix(options_.timing_images);
+  mix(static_cast<std::uint64_t>(options_.timing_repeats));
+  mix(options_.cost == cost_mode::time ? (options_.paired_timing ? 3 : 1) : 2);
+  mix(static_cast<std::uint64_t>(options_.batch));
+  for (const auto& d : {&data_->tune, &data_->test}) {
+    mix(d->size());
+    for (std::size_t i = 0; i < d->size(); i += 97) mix(static_cast<std::uint64_t>(d->labels[i]));
+  }
+  return h;
+}
+
+}  // namespace approxtune::dnn

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Regenerates the committed weights of the DNN app (apps/dnn/models/*.weights) and the baseline
+# accuracies recorded in their architecture files, with approxtune's own deterministic trainer
+# on Fashion-MNIST's 60,000 training images (Debian package dataset-fashion-mnist).
+# Same seed, same machine type -> the same weights. Takes ~30 min on 2 shared cores.
+# Usage: bash scripts/train_models.sh [lenet|vgg ...]   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+if [ ! -x "$BUILD_DIR/bin/approxtune-train" ]; then
+  cmake --build "$BUILD_DIR" --target approxtune_train
+fi
+TRAIN="$BUILD_DIR/bin/approxtune-train"
+models=("$@")
+[ "${#models[@]}" -eq 0 ] && models=(lenet vgg)
+for m in "${models[@]}"; do
+  case "$m" in
+    lenet) "$TRAIN" lenet --epochs 10 --batch 64 --lr 0.002 --lr-decay 0.75 --seed 1 --threads "${THREADS:-2}" ;;
+    vgg)   "$TRAIN" vgg --epochs 6 --batch 64 --lr 0.002 --lr-decay 0.6 --seed 1 --threads "${THREADS:-2}" ;;
+    *) echo "unknown model '$m' (lenet, vgg)" >&2; exit 2 ;;
+  esac
+done
