@@ -12,59 +12,13 @@
 #include "approxtune/search/predictive.hpp"
 #include "approxtune/search/strategy.hpp"
 #include "approxtune/search/tuner.hpp"
+#include "strategy_driver.hpp"
 
 using namespace approxtune;
+using approxtune::test_support::driver;
+using approxtune::test_support::shape;
 
 namespace {
-
-apps::synthetic_options shape(std::size_t ops, std::size_t knobs, std::uint64_t seed,
-                              double interaction = 0.0) {
-  apps::synthetic_options o;
-  o.ops = ops;
-  o.knobs = knobs;
-  o.seed = seed;
-  o.interaction = interaction;
-  return o;
-}
-
-// The tuner's loop without the engine: the baseline is measured first, duplicates are served
-// from the cache (cached = true) and do not count, results are observed in proposal order.
-struct driver {
-  const apps::synthetic_app& app;
-  std::map<config_code, measurement> seen;
-  std::vector<config_code> proposals;
-  std::size_t unique = 0;
-
-  explicit driver(const apps::synthetic_app& a) : app(a) {
-    seen[a.space().baseline_code()] = a.evaluate(a.space().baseline_code(), split::tune);
-    unique = 1;
-  }
-  void run(search::strategy& s, std::size_t evals, std::size_t batch = 16) {
-    const double base = app.baseline_cost();
-    while (unique < evals) {
-      auto p = s.propose(std::min(batch, evals - unique));
-      if (p.empty()) break;
-      std::vector<search::observation> obs;
-      for (const auto& c : p) {
-        auto it = seen.find(c);
-        const bool cached = it != seen.end();
-        if (!cached) {
-          it = seen.emplace(c, app.evaluate(c, split::tune)).first;
-          ++unique;
-        }
-        obs.push_back({c, it->second.qos, it->second.cost / base, true, cached});
-      }
-      proposals.insert(proposals.end(), p.begin(), p.end());
-      s.observe(obs);
-    }
-  }
-  double hv_ratio(double loss_budget) const {
-    std::vector<apps::front_point> pts;
-    for (const auto& [c, m] : seen) pts.push_back({m.qos, app.baseline_cost() / m.cost});
-    return apps::hypervolume(pts, 100.0, loss_budget) /
-           apps::hypervolume(app.exact_front(100.0 - loss_budget), 100.0, loss_budget);
-  }
-};
 
 std::unique_ptr<search::strategy> make(const apps::synthetic_app& a, std::uint64_t seed,
                                        nlohmann::json params = nlohmann::json::object(),
