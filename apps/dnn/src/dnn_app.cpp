@@ -24,6 +24,25 @@ kn::device_kind device_of(const std::string& d) {
 
 knob to_runtime_knob(const kn::knob_info& k) { return knob(k.name, k.devices, k.baseline_priority); }
 
+// Median over `repeats` of the wall time of `run(net)`, divided by the time of `run(*base)`
+// just before it when `base` is given (paired timing), shared by the CPU and GPU evaluators.
+template <class Net, class Run>
+double median_cost(Net& net, Net* base, int repeats, Run run) {
+  auto timed = [&](Net& n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(n);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    const double tb = base != nullptr ? timed(*base) : 1.0;
+    times.push_back(timed(net) / tb);
+  }
+  auto mid = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+  std::nth_element(times.begin(), mid, times.end());
+  return *mid;
+}
+
 }  // namespace
 
 std::vector<op_knobs> dnn_ops(const model& m, const std::string& device, std::vector<int>* op_layers) {
@@ -150,18 +169,8 @@ class dnn_evaluator : public evaluator {
     const std::size_t warm = std::min<std::size_t>(tn, static_cast<std::size_t>(net_.max_batch()));
     net_.run(d.images, warm);
     if (base_) base_->run(d.images, warm);
-    auto timed = [&](network& n) {
-      const auto t0 = std::chrono::steady_clock::now();
-      n.run(d.images, tn);
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    std::vector<double> times;
-    for (int r = 0; r < app_.options().timing_repeats; ++r) {
-      const double tb = base_ ? timed(*base_) : 1.0;
-      times.push_back(timed(net_) / tb);
-    }
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
-    m.cost = times[times.size() / 2];
+    m.cost = median_cost(net_, base_.get(), app_.options().timing_repeats,
+                         [&](network& n) { n.run(d.images, tn); });
     return m;
   }
 
@@ -212,18 +221,8 @@ class dnn_gpu_evaluator : public evaluator {
     std::unique_lock<std::shared_mutex> exclusive(mutex_);
     net_.run(std::min<std::size_t>(tn, 100));
     if (base_) base_->run(std::min<std::size_t>(tn, 100));
-    auto timed = [&](gpu_network& g) {
-      const auto t0 = std::chrono::steady_clock::now();
-      g.run(tn);
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    std::vector<double> times;
-    for (int r = 0; r < app_.options().timing_repeats; ++r) {
-      const double tb = base_ ? timed(*base_) : 1.0;
-      times.push_back(timed(net_) / tb);
-    }
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
-    m.cost = times[times.size() / 2];
+    m.cost = median_cost(net_, base_.get(), app_.options().timing_repeats,
+                         [&](gpu_network& g) { g.run(tn); });
     return m;
   }
 
