@@ -46,15 +46,15 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
                                    std::vector<evaluation>& out,
                                    const std::function<void(std::span<const evaluation>)>& on_commit) {
   out.assign(codes.size(), evaluation{});
-  std::vector<config_code> todo;
-  std::vector<std::size_t> todo_at;
+  std::vector<config_code> to_measure;
+  std::vector<std::size_t> measure_at;
   std::size_t hits = 0;
   for (std::size_t i = 0; i < codes.size(); ++i) {
     const auto h = hash_config(codes[i]);
     std::optional<cached_result> c = cache ? cache->lookup(codes[i], h, s) : std::nullopt;
     if (!c) {
-      todo.push_back(codes[i]);
-      todo_at.push_back(i);
+      to_measure.push_back(codes[i]);
+      measure_at.push_back(i);
       continue;
     }
     auto& e = out[i];
@@ -69,8 +69,8 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
     e.cached = true;
     ++hits;
   }
-  if (!todo.empty()) {
-    auto measured = eng.evaluate(todo, s);
+  if (!to_measure.empty()) {
+    auto measured = eng.evaluate(to_measure, s);
     std::size_t committed = measured.size();
     for (std::size_t i = 0; i < measured.size(); ++i)
       if (measured[i].status == eval_status::skipped) {
@@ -78,7 +78,7 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
         break;
       }
     if (on_commit && committed > 0) on_commit(std::span(measured.data(), committed));
-    for (std::size_t i = 0; i < measured.size(); ++i) out[todo_at[i]] = std::move(measured[i]);
+    for (std::size_t i = 0; i < measured.size(); ++i) out[measure_at[i]] = std::move(measured[i]);
   }
   return hits;
 }

@@ -1,4 +1,4 @@
-// The CUDA engine (compiled when approxtune_kernels_cuda exists) and its CPU-only stubs.
+// The CUDA engine (compiled when approxtune_kernels_cuda exists); in CPU-only builds its functions throw a clear error.
 #include "approxtune/dnn/gpu_network.hpp"
 
 #include <algorithm>
