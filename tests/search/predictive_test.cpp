@@ -16,6 +16,7 @@
 
 using namespace approxtune;
 using approxtune::test_support::driver;
+using approxtune::test_support::memory_cache;
 using approxtune::test_support::shape;
 
 namespace {
@@ -142,23 +143,6 @@ TEST(Predictive, DeterministicAndSaveLoadContinuesIdentically) {
   std::set<config_code> distinct(d3.proposals.begin(), d3.proposals.end());
   EXPECT_EQ(distinct.size(), d3.proposals.size());
 }
-
-namespace {
-// An in-memory stand-in for the results store: records on_commit, serves lookups.
-class memory_cache final : public evaluation_cache {
- public:
-  std::optional<cached_result> lookup(std::span<const knob_index> code, std::uint64_t,
-                                      split s) override {
-    auto it = rows.find({config_code(code.begin(), code.end()), s});
-    if (it == rows.end()) return std::nullopt;
-    return it->second;
-  }
-  void record(std::span<const evaluation> es) {
-    for (const auto& e : es) rows[{e.code, e.on}] = {e.qos, e.cost, e.status, e.reason};
-  }
-  std::map<std::pair<config_code, split>, cached_result> rows;
-};
-}  // namespace
 
 TEST(MultiObjectiveResume, ARunResumedThroughTheStoreEqualsAnUninterruptedOne) {
   // The store keeps every measurement (the predictive profile included); a resumed run replays

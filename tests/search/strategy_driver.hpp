@@ -1,12 +1,17 @@
-// Shared by the multi-objective strategy tests: synthetic app shapes and a driver that runs a
-// strategy the way the tuner does, without the engine.
+// Shared by the strategy and tuner tests: synthetic app shapes, a driver that runs a strategy
+// the way the tuner does (without the engine), and an in-memory stand-in for the results store.
 #pragma once
 
 #include <algorithm>
 #include <map>
 #include <vector>
 
+#include <optional>
+#include <span>
+#include <utility>
+
 #include "approxtune/apps/synthetic.hpp"
+#include "approxtune/runtime/evaluation_cache.hpp"
 #include "approxtune/search/strategy.hpp"
 
 namespace approxtune::test_support {
@@ -58,6 +63,21 @@ struct driver {
     return apps::hypervolume(pts, 100.0, loss_budget) /
            apps::hypervolume(app.exact_front(100.0 - loss_budget), 100.0, loss_budget);
   }
+};
+
+// An in-memory stand-in for the results store: records on_commit, serves lookups.
+class memory_cache final : public evaluation_cache {
+ public:
+  std::optional<cached_result> lookup(std::span<const knob_index> code, std::uint64_t,
+                                      split s) override {
+    auto it = rows.find({config_code(code.begin(), code.end()), s});
+    if (it == rows.end()) return std::nullopt;
+    return it->second;
+  }
+  void record(std::span<const evaluation> es) {
+    for (const auto& e : es) rows[{e.code, e.on}] = {e.qos, e.cost, e.status, e.reason};
+  }
+  std::map<std::pair<config_code, split>, cached_result> rows;
 };
 
 }  // namespace approxtune::test_support

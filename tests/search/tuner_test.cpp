@@ -12,8 +12,10 @@
 #include "approxtune/search/pareto.hpp"
 #include "approxtune/search/strategy.hpp"
 #include "approxtune/search/tuner.hpp"
+#include "strategy_driver.hpp"
 
 using namespace approxtune;
+using approxtune::test_support::memory_cache;
 namespace fs = std::filesystem;
 
 namespace {
@@ -436,20 +438,6 @@ TEST_F(tuner_test, same_seed_and_batch_give_the_same_results_for_any_slot_count)
 }
 
 namespace {
-// An in-memory stand-in for the results store: records on_commit, serves lookups.
-class memory_cache final : public evaluation_cache {
- public:
-  std::optional<cached_result> lookup(std::span<const knob_index> code, std::uint64_t,
-                                      split s) override {
-    auto it = rows.find({config_code(code.begin(), code.end()), s});
-    if (it == rows.end()) return std::nullopt;
-    return it->second;
-  }
-  void record(std::span<const evaluation> es) {
-    for (const auto& e : es) rows[{e.code, e.on}] = {e.qos, e.cost, e.status, e.reason};
-  }
-  std::map<std::pair<config_code, split>, cached_result> rows;
-};
 
 class counting_app final : public app {
  public:
