@@ -269,6 +269,14 @@ class opentuner_strategy final : public strategy {
     if (!state.is_object() || state.value("strategy", std::string()) != name()) {
       throw config_error("load_state: not a saved state of the 'opentuner-default' strategy");
     }
+    // All or nothing: a state rejected halfway must not leave this strategy half-loaded.
+    auto loaded = *this;
+    loaded.load_fields(state);
+    *this = std::move(loaded);
+  }
+
+ private:
+  void load_fields(const nlohmann::json& state) {
     try {
       rng_.load(state.at("rng").get<std::string>());
       proposed_.from_json(state.at("proposed"));
@@ -310,7 +318,6 @@ class opentuner_strategy final : public strategy {
     }
   }
 
- private:
   struct pending_proposal {
     config_code code;
     int owner;

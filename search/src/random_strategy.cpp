@@ -41,9 +41,14 @@ class random_strategy final : public strategy {
       throw config_error("load_state: not a saved state of the 'random' strategy");
     }
     try {
-      rng_.load(state.at("rng").get<std::string>());
-      proposed_.from_json(state.at("proposed"));
+      // All or nothing: parse into copies, then commit.
+      auto rng = rng_;
+      auto proposed = proposed_;
+      rng.load(state.at("rng").get<std::string>());
+      proposed.from_json(state.at("proposed"));
       seed_ = state.at("seed").get<std::uint64_t>();
+      rng_ = std::move(rng);
+      proposed_ = std::move(proposed);
     } catch (const nlohmann::json::exception& e) {
       throw config_error(std::string("load_state of 'random': ") + e.what());
     }

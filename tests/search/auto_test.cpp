@@ -28,38 +28,8 @@ std::unique_ptr<search::strategy> make(const apps::synthetic_app& a, std::uint64
 
 }  // namespace
 
-TEST(Auto, SameSeedSameProposalsAndOtherSeedsDiffer) {
-  apps::synthetic_app a(shape(20, 6, 3));
-  driver d1(a), d2(a), d3(a);
-  auto s1 = make(a, 7), s2 = make(a, 7), s3 = make(a, 8);
-  d1.run(*s1, 800);
-  d2.run(*s2, 800);
-  d3.run(*s3, 800);
-  EXPECT_EQ(d1.proposals, d2.proposals);
-  EXPECT_NE(d1.proposals, d3.proposals);
-}
-
-TEST(Auto, ProposalsAreValidAndNeverRepeated) {
-  apps::synthetic_app a(shape(8, 3, 2));
-  driver d(a);
-  auto s = make(a, 1);
-  d.run(*s, 3000, 7);
-  std::set<config_code> distinct;
-  for (const auto& c : d.proposals) {
-    EXPECT_TRUE(a.space().valid(c));
-    EXPECT_TRUE(distinct.insert(c).second) << "a configuration was proposed twice";
-  }
-  EXPECT_GE(d.unique, 2999u);
-}
-
-TEST(Auto, ExhaustsATinySpaceWithoutRepeating) {
-  apps::synthetic_app a(shape(3, 2, 2));
-  driver d(a);
-  auto s = make(a, 1);
-  d.run(*s, 1000, 5);
-  EXPECT_EQ(d.proposals.size(), 27u);
-  EXPECT_TRUE(s->propose(4).empty());
-}
+// Properties every strategy shares (determinism, no repeats, exhausting a tiny space, state
+// round trips, rejecting bad states) are in strategy_test.cpp (each_strategy).
 
 TEST(Auto, SaveLoadRoundTripContinuesIdentically) {
   apps::synthetic_app a(shape(15, 5, 6, 1.0));

@@ -13,13 +13,16 @@
 
 #include "approxtune/apps/synthetic.hpp"
 #include "approxtune/runtime/error.hpp"
+#include "approxtune/search/predictive.hpp"  // nsga2_strategy_name, auto_strategy_name
 #include "approxtune/search/strategies.hpp"
 #include "approxtune/search/strategy.hpp"
 
 namespace approxtune::search {
 namespace {
 
-const std::vector<std::string> builtins{random_strategy_name, opentuner_default_strategy_name};
+// Every built-in strategy that needs nothing but a knob space (predictive needs an app's profile).
+const std::vector<std::string> builtins{random_strategy_name, opentuner_default_strategy_name,
+                                        nsga2_strategy_name, auto_strategy_name};
 
 // A deterministic objective for spaces that are not the synthetic app's.
 measurement toy_measure(const config_code& code) {
@@ -206,9 +209,24 @@ TEST_P(each_strategy, load_state_rejects_garbage) {
   auto a = make(GetParam(), space, 1);
   EXPECT_THROW(a->load_state(nlohmann::json{{"strategy", "other"}}), config_error);
   EXPECT_THROW(a->load_state(nlohmann::json::array()), config_error);
-  auto state = a->save_state();
-  state["proposed"] = nlohmann::json::array({nlohmann::json::array({9, 9, 9})});
-  EXPECT_THROW(a->load_state(state), config_error);
+  drive_toy(*a, space, 1000000, 3, 4);
+  const auto saved = a->save_state();
+  auto wrong_type = saved;
+  wrong_type[saved.contains("seed") ? "seed" : "rng"] = nlohmann::json::array();
+  EXPECT_THROW(a->load_state(wrong_type), config_error);
+  // Content that cannot belong to this space: an out-of-range proposal (strategies that keep
+  // their proposals) or a history the replay cannot reproduce (strategies saved as a replay).
+  auto corrupt = saved;
+  if (corrupt.contains("proposed")) {
+    corrupt["proposed"] = nlohmann::json::array({nlohmann::json::array({9, 9, 9})});
+  } else {
+    ASSERT_TRUE(corrupt.contains("rounds")) << saved.dump();
+    ASSERT_FALSE(corrupt["rounds"].empty());
+    corrupt["rounds"][0]["got"] = 1000;
+  }
+  EXPECT_THROW(a->load_state(corrupt), config_error);
+  // A rejected state leaves the strategy as it was.
+  EXPECT_EQ(a->save_state(), saved);
 }
 
 TEST_P(each_strategy, tiny_space_terminates) {
@@ -262,9 +280,12 @@ TEST_P(each_strategy, failed_observations_are_tolerated) {
   EXPECT_EQ(s->propose(4), b->propose(4));
 }
 
-INSTANTIATE_TEST_SUITE_P(builtin, each_strategy,
-                         ::testing::Values(std::string(random_strategy_name),
-                                           std::string(opentuner_default_strategy_name)));
+INSTANTIATE_TEST_SUITE_P(builtin, each_strategy, ::testing::ValuesIn(builtins),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
 
 TEST(opentuner_default, observations_out_of_order_are_rejected) {
   const auto space = make_space(4, 3);
