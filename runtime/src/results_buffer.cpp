@@ -26,18 +26,15 @@ std::size_t results_buffer::append(std::span<const knob_index> code, std::uint64
     ++failed_;
     reasons_.emplace(row, std::move(reason));
   }
-  index_.emplace(hash, row);
+  index_.insert(
+      hash, row, [&](std::size_t r) { return hashes_[r] == hash && std::ranges::equal(this->code(r), code); },
+      [&](std::size_t r) { return hashes_[r]; });
   return row;
 }
 
 std::optional<std::size_t> results_buffer::find(std::span<const knob_index> code,
                                                 std::uint64_t hash) const {
-  auto [lo, hi] = index_.equal_range(hash);
-  for (auto it = lo; it != hi; ++it) {
-    auto c = this->code(it->second);
-    if (std::equal(c.begin(), c.end(), code.begin(), code.end())) return it->second;
-  }
-  return std::nullopt;
+  return index_.find(hash, [&](std::size_t r) { return hashes_[r] == hash && std::ranges::equal(this->code(r), code); });
 }
 
 const std::string& results_buffer::reason(std::size_t row) const {

@@ -266,26 +266,51 @@ store_cache::store_cache(store_reader& reader, const run_record& run, bool reuse
   });
 }
 
+namespace {
+std::uint64_t split_hash(std::uint64_t hash, split s) {
+  return hash ^ (static_cast<std::uint64_t>(s) * 0x9e3779b97f4a7c15ULL);
+}
+}  // namespace
+
 store_cache::entry* store_cache::find(std::span<const knob_index> code, std::uint64_t hash,
                                       split s) {
-  auto [lo, hi] = map_.equal_range(hash);
-  for (auto it = lo; it != hi; ++it)
-    if (it->second.on == s &&
-        std::equal(code.begin(), code.end(), it->second.code.begin(), it->second.code.end()))
-      return &it->second;
-  return nullptr;
+  const auto n = index_.find(split_hash(hash, s), [&](std::size_t i) {
+    const entry& e = entries_[i];
+    return e.hash == hash && e.on == s && e.code_len == code.size() &&
+           std::equal(code.begin(), code.end(),
+                      codes_.begin() + static_cast<std::ptrdiff_t>(e.code_at));
+  });
+  return n ? &entries_[*n] : nullptr;
+}
+
+cached_result store_cache::result_of(const entry& e) const {
+  cached_result r{e.qos, e.cost, e.status, {}};
+  if (const auto it = reasons_.find(static_cast<std::size_t>(&e - entries_.data()));
+      it != reasons_.end())
+    r.reason = it->second;
+  return r;
 }
 
 void store_cache::put(std::span<const knob_index> code, std::uint64_t hash, split s,
                       cached_result r, bool this_run) {
   if (entry* e = find(code, hash, s)) {
     if (this_run && !e->this_run) {
-      e->result = std::move(r);
+      const auto n = static_cast<std::size_t>(e - entries_.data());
+      e->qos = r.qos;
+      e->cost = r.cost;
+      e->status = r.status;
       e->this_run = true;
+      if (r.reason.empty()) reasons_.erase(n);
+      else reasons_[n] = std::move(r.reason);
     }
     return;
   }
-  map_.emplace(hash, entry{config_code(code.begin(), code.end()), std::move(r), s, this_run});
+  index_.insert(split_hash(hash, s), entries_.size(), [](std::size_t) { return false; },
+                [&](std::size_t i) { return split_hash(entries_[i].hash, entries_[i].on); });
+  entries_.push_back({hash, codes_.size(), static_cast<std::uint32_t>(code.size()), s, this_run,
+                      r.status, r.qos, r.cost});
+  codes_.insert(codes_.end(), code.begin(), code.end());
+  if (!r.reason.empty()) reasons_[entries_.size() - 1] = std::move(r.reason);
   ++size_;
 }
 
@@ -293,9 +318,10 @@ std::optional<cached_result> store_cache::lookup(std::span<const knob_index> cod
                                                  std::uint64_t hash, split s) {
   entry* e = find(code, hash, s);
   if (e == nullptr) return std::nullopt;
+  cached_result result = result_of(*e);
   if (e->this_run) {
     ++hits_this_;
-    return e->result;
+    return result;
   }
   ++hits_other_;
   // First use in this run of a result measured by another: record it as a row of this run so
@@ -306,15 +332,15 @@ std::optional<cached_result> store_cache::lookup(std::span<const knob_index> cod
     ev.code.assign(code.begin(), code.end());
     ev.hash = hash;
     ev.on = s;
-    ev.qos = e->result.qos;
-    ev.cost = e->result.cost;
-    ev.status = e->result.status;
-    ev.reason = e->result.reason;
+    ev.qos = result.qos;
+    ev.cost = result.cost;
+    ev.status = result.status;
+    ev.reason = result.reason;
     ev.device = "cache";
     ev.cached = true;
     sink_->record(std::span(&ev, 1));
   }
-  return e->result;
+  return result;
 }
 
 void store_cache::add(std::span<const evaluation> evals) {

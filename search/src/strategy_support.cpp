@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "approxtune/runtime/config.hpp"
 #include "approxtune/runtime/error.hpp"
 
 namespace approxtune::search::detail {
@@ -72,11 +73,28 @@ std::optional<std::uint64_t> space_size(const knob_space& space) {
   return size;
 }
 
-proposed_set::proposed_set(const knob_space& space) : space_(&space), size_(space_size(space)) {}
+proposed_set::proposed_set(const knob_space& space)
+    : space_(&space), num_ops_(space.num_ops()), size_(space_size(space)) {}
+
+bool proposed_set::contains(std::span<const knob_index> code) const {
+  const std::uint64_t h = hash_config(code);
+  return index_
+      .find(h, [&](std::size_t i) { return hashes_[i] == h && std::ranges::equal(row(i), code); })
+      .has_value();
+}
 
 bool proposed_set::insert(const config_code& code) {
-  if (!set_.insert(code).second) return false;
-  order_.push_back(code);
+  if (code.size() != num_ops_)
+    throw config_error("proposed_set: a configuration of " + std::to_string(code.size()) +
+                       " ops in a space of " + std::to_string(num_ops_));
+  const std::uint64_t h = hash_config(code);
+  const std::size_t at = index_.insert(
+      h, count_, [&](std::size_t i) { return hashes_[i] == h && std::ranges::equal(row(i), code); },
+      [&](std::size_t i) { return hashes_[i]; });
+  if (at != count_) return false;  // proposed before
+  codes_.insert(codes_.end(), code.begin(), code.end());
+  hashes_.push_back(h);
+  ++count_;
   if (pool_) {
     const auto it = std::lower_bound(pool_->begin(), pool_->end(), encode(code));
     if (it != pool_->end() && *it == encode(code)) pool_->erase(it);
@@ -94,7 +112,7 @@ std::optional<config_code> proposed_set::draw_unseen(strategy_rng& rng) {
   if (!size_ || *size_ > max_enumerated) return code;
   if (!pool_) {
     pool_.emplace();
-    pool_->reserve(static_cast<std::size_t>(*size_ - order_.size()));
+    pool_->reserve(static_cast<std::size_t>(*size_ - count_));
     for (std::uint64_t index = 0; index < *size_; ++index) {
       if (!contains(decode(index))) pool_->push_back(index);
     }
@@ -103,7 +121,7 @@ std::optional<config_code> proposed_set::draw_unseen(strategy_rng& rng) {
 }
 
 config_code proposed_set::decode(std::uint64_t index) const {
-  config_code code(space_->num_ops());
+  config_code code(num_ops_);
   for (std::size_t op = 0; op < code.size(); ++op) {
     const std::uint64_t k = space_->num_knobs(op);
     code[op] = static_cast<knob_index>(index % k);
@@ -112,19 +130,26 @@ config_code proposed_set::decode(std::uint64_t index) const {
   return code;
 }
 
-std::uint64_t proposed_set::encode(const config_code& code) const {
+std::uint64_t proposed_set::encode(std::span<const knob_index> code) const {
   std::uint64_t index = 0;
   for (std::size_t op = code.size(); op-- > 0;) index = index * space_->num_knobs(op) + code[op];
   return index;
 }
 
-nlohmann::json proposed_set::to_json() const { return order_; }
+nlohmann::json proposed_set::to_json() const {
+  nlohmann::json j = nlohmann::json::array();
+  for (std::size_t i = 0; i < count_; ++i) {
+    const auto r = row(i);
+    j.push_back(nlohmann::json(std::vector<knob_index>(r.begin(), r.end())));
+  }
+  return j;
+}
 
 void proposed_set::from_json(const nlohmann::json& j) {
-  order_.clear();
-  set_.clear();
-  pool_.reset();
-  for (const auto& c : j) insert(code_from_json(c, *space_, "proposed configuration"));
+  if (!j.is_array()) throw config_error("strategy state: 'proposed' is not a list");
+  proposed_set loaded(*space_);
+  for (const auto& c : j) loaded.insert(code_from_json(c, *space_, "proposed configuration"));
+  *this = std::move(loaded);
 }
 
 config_code code_from_json(const nlohmann::json& j, const knob_space& space, const char* what) {

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -432,6 +433,40 @@ TEST_F(store_test, the_cache_replays_its_own_run_and_reuses_only_successes_of_ot
   const auto d = make_eval({2, 0}, split::test, 95.0, 2.0);
   fresh.add(std::span(&d, 1));
   EXPECT_EQ(fresh.lookup(d.code, d.hash, split::test)->qos, 95.0);
+}
+
+// The cache's flat hash table against a std::map oracle: thousands of results (several table
+// growths), both splits, failures with reasons, codes that differ in one op, and a second add of
+// the same key that must not replace the first.
+TEST_F(store_test, cache_matches_a_map_oracle_through_growth) {
+  results_store s(file());
+  const auto run = s.begin_run(sample_info());
+  store_reader r(file());
+  store_cache cache(r, *r.run(run), true, nullptr);
+  std::map<std::pair<config_code, split>, evaluation> oracle;
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 40; ++round) {
+    auto evals = random_evals(rng, 200, 3);
+    for (std::size_t i = 0; i < evals.size(); i += 7) {  // some failures, some test-split rows
+      evals[i].status = eval_status::failed;
+      evals[i].reason = "failure " + std::to_string(round) + "/" + std::to_string(i);
+      evals[i].on = i % 2 ? split::test : split::tune;
+    }
+    cache.add(evals);
+    for (const auto& e : evals) oracle.emplace(std::pair{e.code, e.on}, e);  // first one wins
+  }
+  EXPECT_EQ(cache.size(), oracle.size());
+  for (const auto& [key, e] : oracle) {
+    const auto hit = cache.lookup(e.code, e.hash, e.on);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->qos, e.qos);
+    EXPECT_EQ(hit->cost, e.cost);
+    EXPECT_EQ(hit->status, e.status);
+    EXPECT_EQ(hit->reason, e.reason);
+    config_code other = e.code;
+    other[0] = static_cast<knob_index>(other[0] + 1000);  // outside random_evals' range
+    EXPECT_FALSE(cache.lookup(other, hash_config(other), e.on));
+  }
 }
 
 TEST_F(store_test, compare_runs_names_each_difference) {

@@ -16,6 +16,7 @@
 #include "approxtune/search/predictive.hpp"  // nsga2_strategy_name, auto_strategy_name
 #include "approxtune/search/strategies.hpp"
 #include "approxtune/search/strategy.hpp"
+#include "../../search/src/strategy_support.hpp"  // proposed_set (internal)
 
 namespace approxtune::search {
 namespace {
@@ -151,6 +152,40 @@ TEST(strategy_params, opentuner_rejects_bad_params) {
   EXPECT_THROW(make_strategy(opentuner_default_strategy_name, ctx), config_error);
   ctx.params = {{"window", "wide"}};
   EXPECT_THROW(make_strategy(opentuner_default_strategy_name, ctx), config_error);
+}
+
+// proposed_set's flat hash table against std::set, through several table growths, with many
+// near-identical codes (one op differs) so that probes run across collisions.
+TEST(proposed_set, matches_a_std_set_oracle) {
+  using detail::proposed_set, detail::random_config, detail::strategy_rng;
+  const auto space = make_space(7, 5);
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    proposed_set set(space);
+    std::set<config_code> oracle;
+    std::vector<config_code> order;
+    strategy_rng rng(seed, 0);
+    for (int i = 0; i < 20000; ++i) {
+      config_code c = random_config(space, rng);
+      if (i % 3 == 0 && !order.empty()) {  // a neighbour or an exact repeat of an earlier code
+        c = order[rng.below(order.size())];
+        if (i % 2 == 0) c[rng.below(c.size())] = static_cast<knob_index>(rng.below(5));
+      }
+      ASSERT_EQ(set.contains(c), oracle.count(c) == 1);
+      const bool fresh = oracle.insert(c).second;
+      ASSERT_EQ(set.insert(c), fresh);
+      if (fresh) order.push_back(c);
+      ASSERT_TRUE(set.contains(c));
+    }
+    ASSERT_EQ(set.size(), order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const auto r = set.row(i);
+      ASSERT_EQ(config_code(r.begin(), r.end()), order[i]) << i;
+    }
+    proposed_set back(space);
+    back.from_json(nlohmann::json::parse(set.to_json().dump()));
+    EXPECT_EQ(back.to_json(), set.to_json());
+    EXPECT_THROW(back.insert(config_code(6, 0)), config_error);  // wrong length
+  }
 }
 
 class each_strategy : public ::testing::TestWithParam<std::string> {};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "approxtune/runtime/config.hpp"
+#include "approxtune/runtime/row_index.hpp"
 
 namespace approxtune {
 
@@ -85,7 +86,7 @@ class results_buffer {
   std::vector<double> qos_, cost_, test_qos_;
   std::vector<eval_status> status_;
   std::unordered_map<std::size_t, std::string> reasons_;  // failures are rare: sparse
-  std::unordered_multimap<std::uint64_t, std::size_t> index_;
+  row_index index_;  // first row of each code
   std::size_t failed_ = 0;
 };
 
