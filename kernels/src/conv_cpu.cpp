@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "approxtune/kernels/error.hpp"
 #include "approxtune/kernels/ops.hpp"
@@ -16,16 +17,164 @@ namespace {
 
 using detail::conv_plan;
 
+// How im2col reads the computed output columns: col_map[j] = first + step * j for every j when
+// `affine` (always for an unperforated or stride-2-perforated width), else through col_map.
+struct column_walk {
+  bool affine = true;
+  int first = 0;
+  int step = 1;
+};
+
+column_walk column_walk_of(const int* col_map, int cols_eff) {
+  column_walk cw;
+  cw.first = col_map[0];
+  cw.step = cols_eff > 1 ? col_map[1] - col_map[0] : 1;
+  for (int j = 0; j < cols_eff; ++j) cw.affine = cw.affine && col_map[j] == cw.first + cw.step * j;
+  return cw;
+}
+
+// n floats from s to d, n small (a conv row): 4-float chunks and one overlapping last chunk,
+// inline, rather than a memcpy call whose overhead exceeds the copy at these lengths.
+inline void copy_short(float* __restrict d, const float* __restrict s, int n) {
+  if (n < 4) {
+    for (int j = 0; j < n; ++j) d[j] = s[j];
+    return;
+  }
+  int j = 0;
+  for (; j + 4 <= n; j += 4) std::memcpy(d + j, s + j, 4 * sizeof(float));
+  if (j < n) std::memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+}
+
+// For an affine column walk, output column j of filter column dx reads padded input column
+// first_col + dx + q j, where first_col = col_map[0] * stride_w and q = column-map step x
+// stride_w (1 for an unperforated width, 2 for stride-2 column perforation or a stride-2 conv).
+// Once per image, the zero-padded image is copied split into its q column phases (phase r =
+// padded columns r, r + q, ...; len = ceil((w + 2 pad_w) / q)):
+//   phases[((r * C + c) * hp + y) * len + m] = padded(c, y, q m + r),
+// so that every row of im2col is a run of cols_eff consecutive floats of one phase row: element
+// m0 = (first_col + dx) / q onwards of phase (first_col + dx) % q, padded row
+// row_map[i] * stride_h + dy. im2col is then short copies without border tests, and a stride-2
+// de-interleave happens once per image (one pass over the image, as a single long loop) instead
+// of once per im2col row (kh * kw times as much, in runs too short to vectorise).
+struct phase_layout {
+  int q = 1;          // input columns between consecutive computed columns
+  int hp = 0;         // padded rows
+  int wp = 0;         // padded columns
+  int len = 0;        // floats per phase row
+  int first_col = 0;  // padded column of output column 0 for filter column 0
+  std::size_t plane_floats() const { return static_cast<std::size_t>(hp) * len; }
+  std::size_t floats(int channels) const {
+    return static_cast<std::size_t>(q) * channels * plane_floats();
+  }
+  // Scratch for the q = 2 split: the padded image with rows of 2 len floats.
+  std::size_t scratch_floats(int channels) const {
+    return q == 2 ? 2 * static_cast<std::size_t>(channels) * plane_floats() : 0;
+  }
+  // Offset of filter element (c, dy, dx)'s run for output row 0.
+  std::size_t tap_offset(int channels, int c, int dy, int dx) const {
+    const int base = first_col + dx;
+    return (static_cast<std::size_t>(base % q) * channels + c) * plane_floats() +
+           static_cast<std::size_t>(dy) * len + base / q;
+  }
+};
+
+// The padded rows of one image, `row_len` floats each (>= w + 2 pad_w, zero beyond).
+void pad_image(const conv_plan& p, int hp, int row_len, const float* image, float* out) {
+  const int pw = p.params.pad_w;
+  const int ph = p.params.pad_h;
+  for (int c = 0; c < p.c; ++c) {
+    for (int y = 0; y < hp; ++y) {
+      float* __restrict d = out + (static_cast<std::size_t>(c) * hp + y) * row_len;
+      const int iy = y - ph;
+      if (iy < 0 || iy >= p.h) {
+        for (int j = 0; j < row_len; ++j) d[j] = 0.0f;
+        continue;
+      }
+      for (int j = 0; j < pw; ++j) d[j] = 0.0f;
+      copy_short(d + pw, image + (static_cast<std::size_t>(c) * p.h + iy) * p.w, p.w);
+      for (int j = pw + p.w; j < row_len; ++j) d[j] = 0.0f;
+    }
+  }
+}
+
+void split_phases(const conv_plan& p, const phase_layout& L, const float* image, float* out,
+                  float* scratch) {
+  if (L.q == 1) {
+    pad_image(p, L.hp, L.len, image, out);
+    return;
+  }
+  if (L.q == 2) {
+    // Pad with rows of 2 len floats, then de-interleave the whole image in one loop: even
+    // floats are phase 0 rows, odd floats phase 1 rows.
+    pad_image(p, L.hp, 2 * L.len, image, scratch);
+    const std::size_t n = static_cast<std::size_t>(p.c) * L.plane_floats();
+    float* __restrict even = out;
+    float* __restrict odd = out + n;
+    const float* __restrict s = scratch;
+    for (std::size_t i = 0; i < n; ++i) {
+      even[i] = s[2 * i];
+      odd[i] = s[2 * i + 1];
+    }
+    return;
+  }
+  const int pw = p.params.pad_w;
+  const int ph = p.params.pad_h;
+  for (int r = 0; r < L.q; ++r) {
+    for (int c = 0; c < p.c; ++c) {
+      for (int y = 0; y < L.hp; ++y) {
+        float* d = out + ((static_cast<std::size_t>(r) * p.c + c) * L.hp + y) * L.len;
+        const int iy = y - ph;
+        const float* src = image + (static_cast<std::size_t>(c) * p.h + iy) * p.w;
+        for (int m = 0; m < L.len; ++m) {
+          const int x = L.q * m + r - pw;
+          d[m] = iy >= 0 && iy < p.h && x >= 0 && x < p.w ? src[x] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
 // im2col restricted to the computed output positions (row_map x col_map) and the kept filter
 // elements (filter_index): col[t * ld + i * cols_eff + j] = input at the tap of filter element
-// filter_index[t] for output (row_map[i], col_map[j]), 0 in the padding.
-void im2col(const conv_plan& p, const float* image, const int* row_map, const int* col_map,
-            const int* filter_index, float* col, std::size_t ld) {
+// filter_index[t] for output (row_map[i], col_map[j]), 0 in the padding. This version copies
+// runs of the phase-split image (affine column walk, see phase_layout).
+void im2col_phases(const conv_plan& p, const phase_layout& L, const float* phases,
+                   const int* row_map, const int* filter_index, float* col, std::size_t ld) {
+  const std::size_t row_step = static_cast<std::size_t>(p.params.stride_h) * L.len;
+  const int ce = p.cols_eff;
+  for (int t = 0; t < p.n_kept; ++t) {
+    const int f = filter_index[t];
+    const int c = f / p.plane;
+    const int r = f % p.plane;
+    const float* tap = phases + L.tap_offset(p.c, c, r / p.kw, r % p.kw);
+    float* dst = col + static_cast<std::size_t>(t) * ld;
+    // With cols_eff >= 2, all rows but the last copy whole 4-float chunks: the up to 3 floats a
+    // row's last chunk writes past its end land in the next row (cols_eff >= 2 floats, or more
+    // when cols_eff >= 4 makes the overrun smaller), which is written afterwards; the up to 3 it
+    // reads past its source run lie inside the phase plane (a later padded row follows). This
+    // keeps rows of 2-3 floats (stride-2 column perforation of 7-wide outputs) at one load and
+    // store each.
+    const int last = ce >= 2 ? p.rows_eff - 1 : 0;
+    for (int i = 0; i < last; ++i) {
+      float* __restrict d = dst + static_cast<std::size_t>(i) * ce;
+      const float* __restrict s = tap + row_map[i] * row_step;
+      for (int j = 0; j < ce; j += 4) std::memcpy(d + j, s + j, 4 * sizeof(float));
+    }
+    for (int i = last; i < p.rows_eff; ++i) {
+      copy_short(dst + static_cast<std::size_t>(i) * ce, tap + row_map[i] * row_step, ce);
+    }
+  }
+}
+
+// The general im2col from the image itself (irregular column maps -- perforation stride >= 3 --
+// and 1x1 filters, where the phase copy would copy more than the im2col reads).
+void im2col_gather(const conv_plan& p, const float* image, const int* row_map, const int* col_map,
+                   const int* filter_index, float* col, std::size_t ld) {
   const int sh = p.params.stride_h;
   const int sw = p.params.stride_w;
   const int ph = p.params.pad_h;
   const int pw = p.params.pad_w;
-  const bool cols_identity = !p.perf_cols();
+  const int ce = p.cols_eff;
   for (int t = 0; t < p.n_kept; ++t) {
     const int f = filter_index[t];
     const int c = f / p.plane;
@@ -36,34 +185,20 @@ void im2col(const conv_plan& p, const float* image, const int* row_map, const in
     float* dst_row = col + static_cast<std::size_t>(t) * ld;
     // Output columns whose tap is inside the input: [jlo, jhi) (col_map is increasing).
     int jlo = 0;
-    int jhi = p.cols_eff;
-    if (!(cols_identity && sw == 1)) {
-      while (jlo < p.cols_eff && col_map[jlo] * sw - pw + dx < 0) ++jlo;
-      while (jhi > jlo && col_map[jhi - 1] * sw - pw + dx >= p.w) --jhi;
-    }
+    int jhi = ce;
+    while (jlo < ce && col_map[jlo] * sw - pw + dx < 0) ++jlo;
+    while (jhi > jlo && col_map[jhi - 1] * sw - pw + dx >= p.w) --jhi;
     for (int i = 0; i < p.rows_eff; ++i) {
-      float* __restrict dst = dst_row + static_cast<std::size_t>(i) * p.cols_eff;
+      float* __restrict dst = dst_row + static_cast<std::size_t>(i) * ce;
       const int ih = row_map[i] * sh - ph + dy;
       if (ih < 0 || ih >= p.h) {
-        std::fill(dst, dst + p.cols_eff, 0.0f);
+        std::fill(dst, dst + ce, 0.0f);
         continue;
       }
-      const float* __restrict src = src_plane + static_cast<std::size_t>(ih) * p.w;
-      if (cols_identity && sw == 1) {
-        // The common case: a contiguous run of the input row, zero-filled at the borders.
-        const int iw0 = dx - pw;
-        const int lo = std::clamp(-iw0, 0, p.ow);
-        const int hi = std::clamp(p.w - iw0, lo, p.ow);
-        std::fill(dst, dst + lo, 0.0f);
-        std::memcpy(dst + lo, src + iw0 + lo, sizeof(float) * static_cast<std::size_t>(hi - lo));
-        std::fill(dst + hi, dst + p.ow, 0.0f);
-      } else {
-        // Gather through the column map; plain loops, the runs are a handful of elements.
-        const float* shifted = src + (dx - pw);
-        for (int j = 0; j < jlo; ++j) dst[j] = 0.0f;
-        for (int j = jlo; j < jhi; ++j) dst[j] = shifted[col_map[j] * sw];
-        for (int j = jhi; j < p.cols_eff; ++j) dst[j] = 0.0f;
-      }
+      const float* __restrict src = src_plane + static_cast<std::size_t>(ih) * p.w + (dx - pw);
+      for (int j = 0; j < jlo; ++j) dst[j] = 0.0f;
+      for (int j = jlo; j < jhi; ++j) dst[j] = src[col_map[j] * sw];
+      for (int j = jhi; j < ce; ++j) dst[j] = 0.0f;
     }
   }
 }
@@ -86,20 +221,30 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   const bool direct = p.plane == 1 && params.stride_h == 1 && params.stride_w == 1 &&
                       params.pad_h == 0 && params.pad_w == 0 && !perforated && !p.sampled() &&
                       !half;
-  const bool own_weights = p.sampled() || half || p.perf_cols();
-  // Column perforation = row perforation of the transposed problem (see detail/conv_cpu.hpp).
-  const bool transposed = p.perf_cols();
-  const conv_plan ip = transposed ? detail::transposed_plan(p) : p;  // the im2col/GEMM plan
+  const bool own_weights = p.sampled() || half;
 
   // Small outputs (7x7, or heavily perforated) make per-image GEMMs too narrow for OpenBLAS to
   // run well, so a task packs `group` images side by side into one GEMM of about
   // min_gemm_columns columns; the result is then copied into each image's planes.
+  // The number of groups is then rounded up to a multiple of 4, so that 2 or 4 threads get
+  // equal shares (64 images of 21 positions: 3 groups of 25 would leave one of 2 threads idle a
+  // third of the time; 4 groups of 16 keep both busy), unless that would make the GEMMs
+  // narrower than half the target. The rounding deliberately ignores the actual thread count:
+  // the grouping, and with it every GEMM's shape and rounding, must not depend on the arena the
+  // call runs in (results are bitwise identical across arenas).
   constexpr std::size_t min_gemm_columns = 512;
+  constexpr int group_multiple = 4;
   const std::size_t positions = p.positions();
-  const int group =
+  int group =
       direct ? 1
              : static_cast<int>(std::min<std::size_t>(
                    static_cast<std::size_t>(p.n), (min_gemm_columns + positions - 1) / positions));
+  if (group > 1) {
+    const int wanted =
+        detail::ceil_div(detail::ceil_div(p.n, group), group_multiple) * group_multiple;
+    const int balanced = std::max(1, detail::ceil_div(p.n, wanted));
+    if (static_cast<std::size_t>(balanced) * positions >= min_gemm_columns / 2) group = balanced;
+  }
   const std::size_t gemm_columns = positions * static_cast<std::size_t>(group);
 
   // One scratch slot per worker thread of the current arena; a task finds its slot through
@@ -107,32 +252,51 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   const int slots = tbb::this_task_arena::max_concurrency();
   const std::size_t col_floats = direct ? 0 : static_cast<std::size_t>(p.n_kept) * gemm_columns;
   // GEMM result buffer: needed to pack several images, and for perforation, whose expansion
-  // scatters from it into the output.
+  // (fused with the bias) reads it and writes the output once.
   const bool use_c_buf = group > 1 || perforated;
   const std::size_t c_floats = use_c_buf ? static_cast<std::size_t>(p.k) * gemm_columns : 0;
-  const std::size_t t_floats = transposed ? input.shape.image_size() : 0;
-  const std::size_t slot_floats = col_floats + c_floats + t_floats;
-  const std::size_t weight_floats = own_weights ? static_cast<std::size_t>(p.k) * p.n_kept : 0;
-  const std::size_t n_ints =
-      static_cast<std::size_t>(p.rows_eff) + p.cols_eff + p.n_kept + p.oh + 2 * p.ow;
+  // Index tables: row/column/filter maps and the output line sources (3 ints each).
+  const std::size_t n_ints = static_cast<std::size_t>(p.rows_eff) + p.cols_eff + p.n_kept +
+                             3 * (static_cast<std::size_t>(p.oh) + p.ow);
   int* ints = ws.ints(n_ints);
-  float* floats = ws.floats(weight_floats + slot_floats * static_cast<std::size_t>(slots));
   int* row_map = ints;
   int* col_map = row_map + p.rows_eff;
   int* filter_index = col_map + p.cols_eff;
-  int* identity = filter_index + p.n_kept;  // the transposed problem's column map
+  static_assert(sizeof(detail::line_source) == 3 * sizeof(int) &&
+                alignof(detail::line_source) == alignof(int));
+  // The line sources reuse the int scratch: create line_source objects there (placement new
+  // of a trivial type emits no code), so they are accessed through objects that exist.
+  int* const sources_at = filter_index + p.n_kept;
+  for (int i = 0; i < p.oh + p.ow; ++i)
+    ::new (static_cast<void*>(sources_at + 3 * i)) detail::line_source;
+  auto* row_sources = std::launder(reinterpret_cast<detail::line_source*>(sources_at));
+  detail::line_source* col_sources = row_sources + p.oh;
   detail::fill_conv_maps(p, row_map, col_map, filter_index);
-  for (int i = 0; i < p.oh; ++i) identity[i] = i;
-  int* interp_columns = identity + p.oh;
-  if (transposed) detail::perforation_interp_columns(p, interp_columns);
-  const int* im2col_rows = transposed ? col_map : row_map;
-  const int* im2col_cols = transposed ? identity : col_map;
+  detail::perforation_line_sources(p.oh, p.perf_rows(), variant.stride, variant.offset,
+                                   row_sources);
+  detail::perforation_line_sources(p.ow, p.perf_cols(), variant.stride, variant.offset,
+                                   col_sources);
+  const detail::column_pairs pairs = p.perf_cols() ? detail::find_column_pairs(col_sources, p.ow)
+                                                   : detail::column_pairs{};
+  // im2col copies runs of a phase-split copy of each image when the column walk is affine
+  // (unperforated, or stride-2 perforated) and the filter has more than one element.
+  const column_walk walk = column_walk_of(col_map, p.cols_eff);
+  const bool use_phases = !direct && walk.affine && p.plane > 1;
+  phase_layout layout;
+  layout.q = walk.step * params.stride_w;
+  layout.hp = p.h + 2 * params.pad_h;
+  layout.wp = p.w + 2 * params.pad_w;
+  layout.len = detail::ceil_div(layout.wp, layout.q);
+  layout.first_col = walk.first * params.stride_w;
+  const std::size_t phase_floats =
+      use_phases ? layout.floats(p.c) + layout.scratch_floats(p.c) : 0;
+
+  const std::size_t slot_floats = col_floats + c_floats + phase_floats;
+  const std::size_t weight_floats = own_weights ? static_cast<std::size_t>(p.k) * p.n_kept : 0;
+  float* floats = ws.floats(weight_floats + slot_floats * static_cast<std::size_t>(slots));
 
   const float* a_matrix = weights.data;
-  if (transposed) {
-    detail::transpose_weights(p, weights.data, floats);
-    a_matrix = floats;
-  } else if (own_weights) {
+  if (own_weights) {
     detail::prepare_weights(p, weights.data, filter_index, floats);
     a_matrix = floats;
   }
@@ -142,33 +306,26 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   const std::size_t out_image = output.shape.image_size();
   const std::size_t plane = p.out_plane();
   const int groups = (p.n + group - 1) / group;
-
-  auto add_bias = [&](float* out) {
-    if (bias.empty()) return;
-    for (int k = 0; k < p.k; ++k) {
-      float* y = out + static_cast<std::size_t>(k) * plane;
-      const float b = bias[k];
-      for (std::size_t i = 0; i < plane; ++i) y[i] += b;
-    }
-  };
+  const float* bias_data = bias.empty() ? nullptr : bias.data();
 
   tbb::parallel_for(
       tbb::blocked_range<int>(0, groups, 1), [&](const tbb::blocked_range<int>& range) {
         const int slot = tbb::this_task_arena::current_thread_index();
         float* col = slot_base + slot_floats * static_cast<std::size_t>(slot);
         float* c_buf = col + col_floats;
-        float* t_buf = c_buf + c_floats;
+        float* phase_buf = c_buf + c_floats;
         for (int gi = range.begin(); gi != range.end(); ++gi) {
           const int first = gi * group;
           const int count = std::min(group, p.n - first);
           const std::size_t ld = positions * static_cast<std::size_t>(count);
           for (int g = 0; g < count && !direct; ++g) {
             const float* image = input.data + in_image * (first + g);
-            if (transposed) {
-              detail::transpose_image(p, image, t_buf);
-              image = t_buf;
+            if (use_phases) {
+              split_phases(p, layout, image, phase_buf, phase_buf + layout.floats(p.c));
+              im2col_phases(p, layout, phase_buf, row_map, filter_index, col + positions * g, ld);
+            } else {
+              im2col_gather(p, image, row_map, col_map, filter_index, col + positions * g, ld);
             }
-            im2col(ip, image, im2col_rows, im2col_cols, filter_index, col + positions * g, ld);
           }
           if (half) {
             for (int t = 0; t < p.n_kept; ++t) {
@@ -182,26 +339,20 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
             const float* b_matrix = direct ? input.data + in_image * first : col;
             detail::sgemm(p.k, static_cast<int>(positions), p.n_kept, a_matrix, p.n_kept, b_matrix,
                           static_cast<int>(positions), out, static_cast<int>(plane));
-            add_bias(out);
+            if (bias_data != nullptr) {
+              for (int k = 0; k < p.k; ++k) {
+                float* y = out + static_cast<std::size_t>(k) * plane;
+                const float b = bias_data[k];
+                for (std::size_t i = 0; i < plane; ++i) y[i] += b;
+              }
+            }
             continue;
           }
           detail::sgemm(p.k, static_cast<int>(ld), p.n_kept, a_matrix, p.n_kept, col,
                         static_cast<int>(ld), c_buf, static_cast<int>(ld));
           for (int g = 0; g < count; ++g) {
-            float* img = out + out_image * g;
-            const float* compact = c_buf + positions * g;
-            if (transposed) {
-              detail::perforation_cols_from_transposed(p, col_map, interp_columns, compact, ld,
-                                                       img);
-            } else if (perforated) {
-              detail::perforation_expand_interpolate(p, row_map, compact, ld, img);
-            } else {
-              for (int k = 0; k < p.k; ++k) {
-                std::memcpy(img + static_cast<std::size_t>(k) * plane,
-                            compact + static_cast<std::size_t>(k) * ld, sizeof(float) * positions);
-              }
-            }
-            add_bias(img);
+            detail::finish_image(p, row_sources, col_sources, pairs, c_buf + positions * g, ld,
+                                 bias_data, out + out_image * g);
           }
         }
       });

@@ -3,9 +3,11 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "approxtune/kernels/error.hpp"
 #include "approxtune/kernels/ops.hpp"
@@ -215,6 +217,103 @@ void check_pool_variant(const char* op, const pool_variant& v) {
               "/" + std::to_string(v.skip_den));
 }
 
+// The window elements a pooling variant reads (reduction sampling keeps the same elements in
+// every window), in row-major order: the accumulation order of every output.
+struct pool_window {
+  int n = 0;
+  const int* dy = nullptr;
+  const int* dx = nullptr;
+};
+
+template <bool IsMax>
+inline float pool_init() {
+  return IsMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+}
+
+template <bool IsMax>
+inline float pool_step(float acc, float v) {
+  return IsMax ? std::max(acc, v) : acc + v;
+}
+
+// One output row of an exact 2x2 / stride-2 window from input rows r0 and r1 (the common case).
+template <bool IsMax>
+inline void pool_row_2x2(const float* __restrict r0, const float* __restrict r1,
+                         float* __restrict out, int n) {
+  for (int j = 0; j < n; ++j) {
+    float acc = pool_init<IsMax>();
+    acc = pool_step<IsMax>(acc, r0[2 * j]);
+    acc = pool_step<IsMax>(acc, r0[2 * j + 1]);
+    acc = pool_step<IsMax>(acc, r1[2 * j]);
+    acc = pool_step<IsMax>(acc, r1[2 * j + 1]);
+    out[j] = IsMax ? acc : acc / 4.0f;
+  }
+}
+
+// out[j] = step(out[j], src[stride * j]) for one window element over an output row.
+template <bool IsMax, bool Half>
+inline void pool_row_accumulate(const float* __restrict src, int stride, float* __restrict out,
+                                int n) {
+  auto load = [](float v) { return Half ? detail::round_half(v) : v; };
+  if (stride == 1) {
+    for (int j = 0; j < n; ++j) out[j] = pool_step<IsMax>(out[j], load(src[j]));
+  } else if (stride == 2) {
+    for (int j = 0; j < n; ++j) out[j] = pool_step<IsMax>(out[j], load(src[2 * j]));
+  } else {
+    for (int j = 0; j < n; ++j) out[j] = pool_step<IsMax>(out[j], load(src[stride * j]));
+  }
+}
+
+// One (n, c) plane. Outputs whose whole window lies inside the input ([ilo, ihi) x [jlo, jhi))
+// run row by row with no bounds tests: each kept window element is accumulated into the output
+// row in one vectorisable pass (exact 2x2 / stride 2 windows in a single pass); the rest (the
+// padding border) run element by element with bounds tests. Every output accumulates its kept,
+// in-bounds elements in row-major window order from the same initial value, so both paths give
+// bit-identical results to the element-by-element definition.
+template <bool IsMax, bool Half>
+void pool_plane(const float* __restrict x, float* __restrict y, int h, int w, int oh, int ow,
+                const pool_params& p, const pool_window& win, int ilo, int ihi, int jlo,
+                int jhi, bool exact_2x2) {
+  auto load = [](float v) { return Half ? detail::round_half(v) : v; };
+  auto border = [&](int i, int j) {
+    float acc = pool_init<IsMax>();
+    int count = 0;
+    for (int e = 0; e < win.n; ++e) {
+      const int ih = i * p.stride_h - p.pad_h + win.dy[e];
+      const int iw = j * p.stride_w - p.pad_w + win.dx[e];
+      if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+      acc = pool_step<IsMax>(acc, load(x[ih * w + iw]));
+      ++count;
+    }
+    y[i * ow + j] = count == 0 ? 0.0f : (IsMax ? acc : acc / static_cast<float>(count));
+  };
+  const int n_inner = jhi - jlo;
+  for (int i = 0; i < oh; ++i) {
+    if (i < ilo || i >= ihi || n_inner <= 0) {
+      for (int j = 0; j < ow; ++j) border(i, j);
+      continue;
+    }
+    for (int j = 0; j < jlo; ++j) border(i, j);
+    float* __restrict row = y + i * ow + jlo;
+    const int top = i * p.stride_h - p.pad_h;
+    const int left = jlo * p.stride_w - p.pad_w;
+    if (!Half && exact_2x2) {
+      const float* r0 = x + top * w + left;
+      pool_row_2x2<IsMax>(r0, r0 + w, row, n_inner);
+    } else {
+      for (int j = 0; j < n_inner; ++j) row[j] = pool_init<IsMax>();
+      for (int e = 0; e < win.n; ++e) {
+        pool_row_accumulate<IsMax, Half>(x + (top + win.dy[e]) * w + left + win.dx[e],
+                                         p.stride_w, row, n_inner);
+      }
+      if (!IsMax) {
+        const float count = static_cast<float>(win.n);
+        for (int j = 0; j < n_inner; ++j) row[j] = row[j] / count;
+      }
+    }
+    for (int j = jhi; j < ow; ++j) border(i, j);
+  }
+}
+
 template <bool IsMax>
 void pool2d(const char* op, const_tensor_view input, const pool_params& p, const pool_variant& v,
             tensor_view output) {
@@ -224,37 +323,52 @@ void pool2d(const char* op, const_tensor_view input, const pool_params& p, const
           "output is " + output.shape.to_string() + ", expected " + expected.to_string() +
               " for input " + input.shape.to_string());
   require_data(op, input.data, output.data);
+  // The kept window elements, listed once per call (not per output); on the stack unless the
+  // window is huge.
+  const int window = p.window_h * p.window_w;
+  std::array<int, 128> stack_list;
+  std::vector<int> heap_list;
+  int* list = stack_list.data();
+  if (2 * window > static_cast<int>(stack_list.size())) {
+    heap_list.resize(2 * static_cast<std::size_t>(window));
+    list = heap_list.data();
+  }
+  pool_window win;
+  for (int e = 0; e < window; ++e) {
+    if (v.skip_num > 0 && detail::red_is_skipped(e, v.skip_num, v.skip_den)) continue;
+    list[win.n] = e / p.window_w;
+    list[window + win.n] = e % p.window_w;
+    ++win.n;
+  }
+  win.dy = list;
+  win.dx = list + window;
   const bool half = v.prec == precision::fp16;
   const int planes = input.shape.n * input.shape.c;
   const int h = input.shape.h;
   const int w = input.shape.w;
   const int oh = expected.h;
   const int ow = expected.w;
-  tbb::parallel_for(tbb::blocked_range<int>(0, planes, 16), [&](const tbb::blocked_range<int>& r) {
+  // Outputs whose window is entirely inside the input.
+  const int ilo = std::min(oh, detail::ceil_div(p.pad_h, p.stride_h));
+  const int ihi = h - p.window_h + p.pad_h >= 0
+                      ? std::max(ilo, std::min(oh, (h - p.window_h + p.pad_h) / p.stride_h + 1))
+                      : ilo;
+  const int jlo = std::min(ow, detail::ceil_div(p.pad_w, p.stride_w));
+  const int jhi = w - p.window_w + p.pad_w >= 0
+                      ? std::max(jlo, std::min(ow, (w - p.window_w + p.pad_w) / p.stride_w + 1))
+                      : jlo;
+  const bool exact_2x2 = win.n == 4 && p.window_h == 2 && p.window_w == 2 && p.stride_h == 2 &&
+                         p.stride_w == 2;
+  // Enough planes per task to amortise it (~64 K input floats).
+  const int grain = std::max(1, (1 << 16) / std::max(1, h * w));
+  tbb::parallel_for(tbb::blocked_range<int>(0, planes, grain), [&](const tbb::blocked_range<int>& r) {
     for (int pl = r.begin(); pl != r.end(); ++pl) {
       const float* x = input.data + static_cast<std::size_t>(pl) * h * w;
       float* y = output.data + static_cast<std::size_t>(pl) * oh * ow;
-      for (int i = 0; i < oh; ++i) {
-        for (int j = 0; j < ow; ++j) {
-          float acc = IsMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-          int count = 0;
-          for (int dy = 0; dy < p.window_h; ++dy) {
-            const int ih = i * p.stride_h - p.pad_h + dy;
-            for (int dx = 0; dx < p.window_w; ++dx) {
-              const int iw = j * p.stride_w - p.pad_w + dx;
-              if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-              if (v.skip_num > 0 &&
-                  detail::red_is_skipped(dy * p.window_w + dx, v.skip_num, v.skip_den)) {
-                continue;
-              }
-              const float val = half ? detail::round_half(x[ih * w + iw]) : x[ih * w + iw];
-              acc = IsMax ? std::max(acc, val) : acc + val;
-              ++count;
-            }
-          }
-          float out = count == 0 ? 0.0f : (IsMax ? acc : acc / static_cast<float>(count));
-          y[i * ow + j] = out;
-        }
+      if (half) {
+        pool_plane<IsMax, true>(x, y, h, w, oh, ow, p, win, ilo, ihi, jlo, jhi, exact_2x2);
+      } else {
+        pool_plane<IsMax, false>(x, y, h, w, oh, ow, p, win, ilo, ihi, jlo, jhi, exact_2x2);
       }
     }
   });

@@ -255,6 +255,33 @@ TEST_F(ConvTest, EveryVariantOnEdgeCasesMatchesOracle) {
   }
 }
 
+// Shapes aimed at the CPU im2col paths: the phase-split copy with column step q = 1 (exact,
+// rows), 2 (stride-2 column perforation, stride-2 convs), 3, 4 and 6 (strided convs with column
+// perforation), the gather path (1x1 filters, perforation stride >= 3), the stride-2
+// column expansion with its vectorised pairs on wide rows (even and odd widths), several images
+// packed into one GEMM with perforation, and unpadded / asymmetrically padded inputs.
+std::vector<conv_case> im2col_path_cases() {
+  return {
+      {2, 3, 28, 31, 4, 3, 3, {1, 1, 1, 1}, true},   // wide rows, odd width
+      {2, 3, 15, 16, 4, 3, 3, {2, 2, 1, 1}, true},   // stride-2 conv: q = 2, cols s2 -> q = 4
+      {2, 2, 9, 13, 3, 3, 3, {1, 3, 1, 1}, true},    // stride_w 3: q = 3, cols s2 -> q = 6
+      {2, 3, 12, 13, 4, 5, 5, {1, 1, 2, 2}, false},  // 5x5, pad 2
+      {3, 2, 10, 9, 3, 1, 1, {2, 2, 0, 0}, true},    // 1x1 stride 2: gather path
+      {20, 6, 7, 7, 8, 3, 3, {1, 1, 1, 1}, true},    // many images per GEMM, perforated
+      {2, 2, 12, 9, 3, 3, 3, {3, 1, 0, 2}, true},    // stride_h 3, padding on one axis only
+      {2, 3, 6, 6, 2, 3, 3, {1, 1, 0, 0}, true},     // unpadded
+  };
+}
+
+TEST_F(ConvTest, Im2colPathShapesMatchOracle) {
+  SCOPED_TRACE(testing::Message() << "seed=" << seed_);
+  for (const auto& cc : im2col_path_cases()) {
+    for (k::precision p : {k::precision::fp32, k::precision::fp16}) {
+      for (const auto& v : all_variants(p)) check_variant(cc, v, rng_, ws_);
+    }
+  }
+}
+
 TEST_F(ConvTest, RandomShapesMatchOracle) {
   SCOPED_TRACE(testing::Message() << "seed=" << seed_);
   std::uniform_int_distribution<int> small(1, 6);

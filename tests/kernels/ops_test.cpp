@@ -154,6 +154,75 @@ TEST_F(OpsTest, PoolingWithAndWithoutReductionSamplingMatchesOracle) {
   EXPECT_THROW(k::max_pool2d(in, {}, k::sampled_pool(2, 2), o), k::shape_error);
 }
 
+// The kernels' pooling must equal, bit for bit, the element-by-element definition in fp32: each
+// output accumulates its kept, in-bounds window elements in row-major order from -inf (max) or
+// 0 (mean, then divided by the count). Written here independently; covers the kernels' interior
+// fast paths (exact 2x2 / stride 2, window rows with strides 1, 2, 3), their padded borders,
+// odd sizes and a window of more than 64 elements.
+float pool_fp32_reference(bool is_max, const std::vector<float>& x, k::shape4 in,
+                          const k::pool_params& p, const k::pool_variant& v, int n, int c, int i,
+                          int j) {
+  float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  int count = 0;
+  for (int dy = 0; dy < p.window_h; ++dy) {
+    for (int dx = 0; dx < p.window_w; ++dx) {
+      const int e = dy * p.window_w + dx;
+      if ((e + 1) * v.skip_num / v.skip_den > e * v.skip_num / v.skip_den) continue;
+      const int ih = i * p.stride_h - p.pad_h + dy;
+      const int iw = j * p.stride_w - p.pad_w + dx;
+      if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) continue;
+      float val = x[((static_cast<std::size_t>(n) * in.c + c) * in.h + ih) * in.w + iw];
+      if (v.prec == k::precision::fp16) val = static_cast<float>(static_cast<_Float16>(val));
+      acc = is_max ? std::max(acc, val) : acc + val;
+      ++count;
+    }
+  }
+  return count == 0 ? 0.0f : (is_max ? acc : acc / static_cast<float>(count));
+}
+
+TEST_F(OpsTest, PoolingEqualsElementByElementDefinitionBitForBit) {
+  SCOPED_TRACE(testing::Message() << "seed=" << seed_);
+  const k::shape4 shapes[] = {{2, 3, 29, 29}, {1, 4, 28, 28}, {3, 2, 13, 30}, {1, 2, 12, 12}};
+  const k::pool_params params[] = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {2, 2, 1, 1, 0, 0},
+                                   {3, 3, 3, 3, 0, 0}, {3, 2, 2, 3, 1, 0}, {1, 1, 1, 1, 0, 0},
+                                   {9, 9, 2, 2, 4, 4}, {2, 2, 2, 2, 1, 1}};
+  const k::pool_variant variants[] = {k::exact_pool(), k::sampled_pool(1, 2), k::sampled_pool(2, 5),
+                                      k::sampled_pool(1, 4), k::exact_pool(k::precision::fp16),
+                                      k::sampled_pool(1, 2, k::precision::fp16)};
+  for (const auto& in : shapes) {
+    const auto x = random(in.size(), -4.0f, 4.0f);
+    for (const auto& p : params) {
+      if (in.h + 2 * p.pad_h < p.window_h || in.w + 2 * p.pad_w < p.window_w) continue;
+      const k::shape4 os = k::pool2d_output_shape(in, p);
+      for (const auto& v : variants) {
+        for (bool is_max : {true, false}) {
+          k::tensor out(os, std::numeric_limits<float>::quiet_NaN());
+          if (is_max) {
+            k::max_pool2d({x.data(), in}, p, v, out);
+          } else {
+            k::avg_pool2d({x.data(), in}, p, v, out);
+          }
+          for (int n = 0; n < os.n; ++n) {
+            for (int c = 0; c < os.c; ++c) {
+              for (int i = 0; i < os.h; ++i) {
+                for (int j = 0; j < os.w; ++j) {
+                  const float expected = pool_fp32_reference(is_max, x, in, p, v, n, c, i, j);
+                  ASSERT_EQ(out.at(n, c, i, j), expected)
+                      << (is_max ? "max" : "avg") << " input " << in.to_string() << " window "
+                      << p.window_h << "x" << p.window_w << " stride " << p.stride_h << ","
+                      << p.stride_w << " pad " << p.pad_h << "," << p.pad_w << " skip "
+                      << v.skip_num << "/" << v.skip_den << " at " << n << "," << c << "," << i
+                      << "," << j;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_F(OpsTest, ElementwiseOpsMatchOracleInPlaceToo) {
   SCOPED_TRACE(testing::Message() << "seed=" << seed_);
   const k::shape4 s{3, 4, 5, 7};

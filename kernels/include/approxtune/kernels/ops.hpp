@@ -37,10 +37,9 @@ shape4 conv2d_output_shape(shape4 input, shape4 weights, const conv_params& para
  * Implementation: an im2col of only the output positions (perforation) and filter elements
  * (sampling) that the variant computes, then one `cblas_sgemm` whose inner dimension is the kept
  * filter length, per image or per group of images for small outputs (>= 512 GEMM columns);
- * perforated outputs are then scattered to their rows/columns and interpolated, and the bias is
- * added last. Column perforation runs as row perforation of the transposed problem (contiguous
- * im2col copies). Groups of images are spread over oneTBB worker threads; OpenBLAS runs
- * single-threaded inside them (set process-wide on first use).
+ * perforated outputs are then expanded to their rows/columns and interpolated, with the bias
+ * added after the interpolation in the same pass. Groups of images are spread over oneTBB worker
+ * threads; OpenBLAS runs single-threaded inside them (set process-wide on first use).
  *
  * @param input [N, C, H, W]
  * @param weights [K, C, KH, KW]
