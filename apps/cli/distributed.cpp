@@ -19,8 +19,10 @@ void attach_workers(const mpi::session& s, tune_options& o, const mpi_args& args
   if (!s.distributed()) return;
   mpi::cluster_options co;
   co.worker_timeout_s = args.worker_timeout_s;
+  co.depth = args.prefetch;
   o.remote_slots = mpi::connect_workers(s, co);
-  logger()->info("distributed run over {} ranks: {} remote slots{}", s.size(), o.remote_slots.size(),
+  logger()->info("distributed run over {} ranks: {} remote slots, up to {} candidates in flight "
+                 "each{}", s.size(), o.remote_slots.size(), co.depth,
                  o.local_slots ? "" : " (rank 0 only coordinates)");
 }
 

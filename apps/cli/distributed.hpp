@@ -12,6 +12,7 @@ namespace approxtune::cli {
 struct mpi_args {
   double worker_timeout_s = 600.0;  ///< a worker silent this long ends the job
   bool coordinator_only = false;    ///< rank 0 evaluates nothing itself
+  int prefetch = 2;                 ///< candidates in flight per worker slot (rank 0 only)
 };
 
 /**

@@ -112,7 +112,7 @@ std::vector<device_slots> parse_devices(const std::string& spec,
 struct engine::impl {
   struct slot_state {
     slot_info info;
-    std::unique_ptr<evaluator> ev;
+    std::shared_ptr<evaluator> ev;  // shared with a timed-out measurement's thread
     std::shared_ptr<std::mutex> device_lock;
     int consecutive_failures = 0;
     bool retired = false;
@@ -175,16 +175,32 @@ struct engine::impl {
     // Evaluators are created up front, one per slot, so per-device state (weights, buffers)
     // is built before any timing starts.
     for (auto& s : slots_) s.ev = app_.make_evaluator(s.info);
+    // A remote slot of depth d becomes d lanes (engine slots with its device and slot number),
+    // so d candidates can be in flight on it. Every slot's first lane precedes any second lane
+    // in the token queue: a small batch spreads over the slots before any slot gets two.
     std::map<std::string, int> remote_count;  // slot numbers per remote device
+    std::vector<int> remote_number;
+    int max_depth = 0;
     for (const auto& r : opts_.remote) {
-      slot_state st;
-      st.info.device_id = r.device_id;
-      st.info.device_kind = r.device_kind;
-      st.info.slot = remote_count[r.device_id]++;
-      st.info.global_slot = global++;
-      st.ev = r.make_evaluator();
-      st.remote = true;
-      slots_.push_back(std::move(st));
+      if (r.depth < 1)
+        throw config_error("engine: remote slot '" + r.device_id + "' has depth " +
+                           std::to_string(r.depth) + "; it must be at least 1");
+      remote_number.push_back(remote_count[r.device_id]++);
+      max_depth = std::max(max_depth, r.depth);
+    }
+    for (int lane = 0; lane < max_depth; ++lane) {
+      for (std::size_t i = 0; i < opts_.remote.size(); ++i) {
+        const auto& r = opts_.remote[i];
+        if (lane >= r.depth) continue;
+        slot_state st;
+        st.info.device_id = r.device_id;
+        st.info.device_kind = r.device_kind;
+        st.info.slot = remote_number[i];
+        st.info.global_slot = global++;
+        st.ev = r.make_evaluator();
+        st.remote = true;
+        slots_.push_back(std::move(st));
+      }
     }
     if (slots_.empty()) throw config_error("engine: no device slots selected");
     live_ = slots_.size();
@@ -215,10 +231,8 @@ struct engine::impl {
 
   ~impl() {
     arena_->execute([&] { g_->wait_for_all(); });
-    // Evaluators still running a timed-out measurement on a detached thread must outlive it:
-    // they are released (leaked) rather than destroyed under that thread.
-    for (auto& s : slots_)
-      if (s.retired && s.ev && s.consecutive_failures < 0) (void)s.ev.release();
+    // An evaluator still running a timed-out measurement on a detached thread outlives it: that
+    // thread holds a reference and destroys it when the measurement returns.
   }
 
   // Takes only what it needs by value/pointer: on a timeout it keeps running on a detached
@@ -251,8 +265,8 @@ struct engine::impl {
           // A measurement cannot be interrupted safely in C++: it runs on its own thread and,
           // if it overruns, is abandoned and its slot retired (the evaluator stays busy).
           auto task = std::make_shared<std::packaged_task<measurement()>>(
-              [ev = s.ev.get(), lock, code = r.code, sp = split_] {
-                return measure_on(ev, lock, code, sp);
+              [ev = s.ev, lock, code = r.code, sp = split_] {
+                return measure_on(ev.get(), lock, code, sp);
               });
           auto fut = task->get_future();
           std::thread([task] { (*task)(); }).detach();

@@ -58,11 +58,17 @@ std::vector<device_slots> parse_devices(const std::string& spec,
  * @brief A slot whose evaluations run elsewhere (e.g. on another MPI rank). Its evaluator only
  * ships the candidate and waits for the answer; the remote side times fairly on its own
  * devices, so the engine takes no local timing lock for it.
+ *
+ * With `depth` d > 1 the engine keeps up to d candidates in flight on the slot (d lanes, each
+ * an engine slot with its own evaluator from `make_evaluator`, called concurrently; the remote
+ * side queues them), so the next candidate is already there when one finishes and the round
+ * trip is hidden. Lanes count as slots in `engine::num_slots()` and `stats()`.
  */
 struct remote_slot {
   std::string device_id;    ///< e.g. "rank1:cpu"
   std::string device_kind;  ///< kind of the remote device ("cpu", "gpu")
   std::function<std::unique_ptr<evaluator>()> make_evaluator;
+  int depth = 1;            ///< candidates in flight at most (>= 1)
 };
 
 /**
