@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 
 #include "approxtune/dnn/dnn_app.hpp"
 #include "approxtune/dnn/error.hpp"
 #include "approxtune/dnn/gpu_network.hpp"
 #include "approxtune/knobs/catalogue.hpp"
+#include "approxtune/search/predictive.hpp"
 #include "dnn_test_util.hpp"
 
 namespace approxtune::dnn {
@@ -171,6 +173,62 @@ TEST(DnnGpu, MatchesTheCpuEngine) {
   cpu.set_variant(3, v);
   gpu.set_variant(3, v);
   EXPECT_NEAR(gpu.accuracy(1000), cpu.accuracy(d, 1000), 0.5);
+}
+
+TEST(DnnApp, OutputsGiveTheMeasuredAccuracyAndPi1IsExactOnSingleOps) {
+  // The output interface (Pi-1): the arg-max of the outputs is `measure`'s accuracy, and the
+  // Pi-1 prediction of the baseline and of every single-op configuration (base + its delta) is
+  // the measured accuracy exactly. Random knobs per op, fresh seed.
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const auto seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (const std::string name : {"lenet", "vgg"}) {
+    if (!fs::exists(fs::path(APPROXTUNE_TEST_MODELS_DIR) / (name + ".weights"))) continue;
+    dnn_options o;
+    o.model = name;
+    o.cost = cost_mode::model;
+    o.tune_images = 300;
+    auto a = dnn_app::create(committed(name), test_data(), o);
+    ASSERT_EQ(a->outputs(), a.get());
+    ASSERT_EQ(a->output_size(split::tune), 300u * 10u);
+    const auto& sp = a->space();
+    const auto base = a->measure_outputs(sp.baseline_code(), split::tune);
+    ASSERT_EQ(base.size(), 3000u);
+    search::output_model m;
+    m.base.assign(base.begin(), base.end());
+    m.base_code = sp.baseline_code();
+    m.delta.resize(sp.num_ops());
+    for (std::size_t op = 0; op < sp.num_ops(); ++op) m.delta[op].resize(sp.num_knobs(op));
+    std::vector<double> pred;
+    m.predict(sp.baseline_code(), pred);  // no deltas yet: the baseline
+    EXPECT_EQ(a->qos_from_outputs(pred, split::tune), a->measure(sp.baseline_code(), split::tune).qos) << name;
+    std::vector<config_code> singles;
+    for (std::size_t op = 0; op < sp.num_ops(); ++op) {
+      for (int draw = 0; draw < 2 && sp.num_knobs(op) > 1; ++draw) {
+        auto k = static_cast<knob_index>(rng() % sp.num_knobs(op));
+        if (k == sp.baseline_index(op)) continue;
+        auto c = sp.baseline_code();
+        c[op] = k;
+        const auto out = a->measure_outputs(c, split::tune);
+        m.delta[op][k].clear();
+        for (std::size_t j = 0; j < out.size(); ++j) m.delta[op][k].push_back(static_cast<double>(out[j]) - m.base[j]);
+        singles.push_back(c);
+      }
+    }
+    ASSERT_FALSE(singles.empty());
+    search::output_predictor inc(m);
+    for (const auto& c : singles) {
+      const double measured = a->measure(c, split::tune).qos;
+      const auto out = a->measure_outputs(c, split::tune);
+      EXPECT_EQ(a->qos_from_outputs(std::vector<double>(out.begin(), out.end()), split::tune), measured) << name;
+      m.predict(c, pred);
+      EXPECT_EQ(a->qos_from_outputs(pred, split::tune), measured) << name;
+      inc.set(c);
+      EXPECT_EQ(a->qos_from_outputs(inc.outputs(), split::tune), measured) << name;
+    }
+    EXPECT_THROW(a->qos_from_outputs(std::vector<double>(10, 0.0), split::tune), config_error);
+  }
 }
 
 }  // namespace

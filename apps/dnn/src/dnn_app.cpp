@@ -102,7 +102,7 @@ std::unique_ptr<dnn_app> dnn_app::create(std::shared_ptr<const model> m, std::sh
 std::unique_ptr<dnn_app> dnn_app::create(const dnn_options& o) {
   if (o.model.empty()) throw config_error("dnn: no model given (use --app dnn:<model>, see `approxtune models`)");
   const auto dir = resolve_models_dir(o.models_dir);
-  auto m = std::make_shared<const model>(model::load(dir, o.model));
+  auto m = std::make_shared<const model>(model::load(dir, o.model, o.allow_outside_paths));
   auto d = std::make_shared<const fashion_mnist>(fashion_mnist::load(o.data_dir, false));
   return create(std::move(m), std::move(d), o);
 }
@@ -258,6 +258,48 @@ measurement dnn_app::measure(const config_code& code, split s) const {
   }
   dnn_evaluator e(*this, slot);
   return e.measure(code, s);
+}
+
+std::size_t dnn_app::output_size(split s) const {
+  return split_images(s) * static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
+}
+
+std::vector<float> dnn_app::measure_outputs(const config_code& code, split s) const {
+  if (options_.device != "cpu")
+    throw config_error("dnn: output tensors (Pi-1) are measured on the cpu device only");
+  network net(model_, options_.batch);
+  apply(net, code);
+  const labeled_images& d = split_data(s);
+  const std::size_t total = split_images(s);
+  const std::size_t per_image = static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
+  const kernels::shape4 is = d.images.shape();
+  std::vector<float> out(total * per_image);
+  std::shared_lock<std::shared_mutex> shared(device_mutex("cpu"));
+  for (std::size_t first = 0; first < total; first += static_cast<std::size_t>(net.max_batch())) {
+    const int b = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(net.max_batch()), total - first));
+    const auto y = net.forward({d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}});
+    if (static_cast<std::size_t>(y.shape.image_size()) != per_image)
+      throw error("dnn: the network's output has " + std::to_string(y.shape.image_size()) +
+                  " values per image, the model says " + std::to_string(per_image));
+    std::copy(y.data, y.data + static_cast<std::size_t>(b) * per_image, out.begin() + static_cast<std::ptrdiff_t>(first * per_image));
+  }
+  return out;
+}
+
+double dnn_app::qos_from_outputs(std::span<const double> outputs, split s) const {
+  const std::size_t n = split_images(s);
+  if (outputs.size() != output_size(s))
+    throw config_error("dnn: " + std::to_string(outputs.size()) + " output values for the " + to_string(s) +
+                       " split, which needs " + std::to_string(output_size(s)));
+  if (n == 0) return 0.0;
+  const std::size_t k = outputs.size() / n;
+  const auto& labels = split_data(s).labels;
+  std::size_t ok = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto row = outputs.subspan(i * k, k);
+    ok += static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()) == labels[i];
+  }
+  return 100.0 * static_cast<double>(ok) / static_cast<double>(n);
 }
 
 std::vector<std::string> dnn_app::hpvm_lines(const config_code& code) const {

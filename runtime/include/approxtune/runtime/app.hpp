@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,32 @@ class evaluator {
    * Otherwise, for apps whose cost is timed, the engine holds the lock for the whole measure.
    */
   virtual bool manages_timing() const { return false; }
+};
+
+/**
+ * @brief Optional interface of an app whose QoS is a metric of an output tensor (e.g. a
+ * classifier's class scores for every image of the split). Predictive tuning's Pi-1 model uses
+ * it: it profiles each (op, knob)'s output, predicts a configuration's output as the baseline's
+ * plus the sum of its knobs' output deltas, and scores that with `qos_from_outputs`.
+ * An app offers it by returning itself from `app::outputs()`.
+ */
+class output_app {
+ public:
+  virtual ~output_app() = default;
+  /** @brief Number of values of one configuration's output on split @p s. */
+  virtual std::size_t output_size(split s) const = 0;
+  /**
+   * @brief The output tensor of @p code on split @p s, flattened (`output_size(s)` values).
+   * Thread-safe: called from several threads at once.
+   * @throws anything when the configuration cannot run
+   */
+  virtual std::vector<float> measure_outputs(const config_code& code, split s) const = 0;
+  /**
+   * @brief The QoS of an output tensor of split @p s by the app's metric (`output_size(s)`
+   * values). For the output `measure_outputs` gives, it equals the QoS `measure` gives.
+   * @throws config_error when the size is wrong
+   */
+  virtual double qos_from_outputs(std::span<const double> outputs, split s) const = 0;
 };
 
 /**
@@ -95,6 +122,9 @@ class app {
 
   /** @brief A hash identifying the app's model/data for stores (default: 0, unknown). */
   virtual std::uint64_t content_hash() const { return 0; }
+
+  /** @brief The app's output-tensor interface (Pi-1), or null when it has none (the default). */
+  virtual const output_app* outputs() const { return nullptr; }
 
   const knob_space& space() const noexcept { return space_; }
   const knob& baseline_knob() const noexcept { return space_.baseline(); }

@@ -29,7 +29,7 @@
  *   Params: "window" (256), "exploration" (0.05), "seed_single_ops" (true),
  *   "operators" (all five, a list of names to restrict them).
  *
- * `predictive`: ApproxTuner's predictive tuning as three phases of one strategy, so the engine
+ * `predictive`: ApproxTuner's predictive tuning (Pi-2 or Pi-1) as three phases of one strategy, so the engine
  *   runs the profiling in parallel, the store keeps it and resume replays it.
  *   1. profiling: the baseline and every (op, knob) alone, measured for real on the tune split;
  *   2. model search: the strategy named by "search" runs in-process on the additive model for
@@ -37,10 +37,17 @@
  *   3. validation: up to "validate" configurations spread along the predicted front (those
  *      predicted to meet the threshold) are measured for real; then no more proposals, and the
  *      tuner selects the real front among everything measured and runs its test phase.
- *   Params: "qos_model" ("pi2"; "pi1" is rejected: the strategy interface has no output
- *   tensors), "cost_model" ("profiled" | "flops"), "op_flops" (one number per op, for "flops"),
+ *   With "qos_model" "pi1", phase 2 first profiles the output tensor of the baseline and of
+ *   every (op, knob) alone on the tune split (`output_app::measure_outputs`, in parallel on
+ *   the host's threads; kept in the "output_profile" file when given, keyed by the app's name,
+ *   content hash, knob-space fingerprint, split and output size, so a stale file is re-measured,
+ *   never reused) and predicts with `output_model` (see below).
+ *   Params: "qos_model" ("pi2" | "pi1": needs `strategy_context::tuned_app` with
+ *   `app::outputs()`), "output_profile" (file path for pi1; "" = not kept),
+ *   "cost_model" ("profiled" | "flops"), "op_flops" (one number per op, for "flops"),
  *   "knob_speedups" (object knob name -> nominal speedup, for "flops"; missing names: 1),
- *   "model_evaluations" (50000), "search" ("auto" | "nsga2"), "search_params" (object),
+ *   "model_evaluations" (50000), "search" ("auto" | "nsga2" | "exact" = DP on the additive
+ *   model, pi2 only), "search_params" (object),
  *   "validate" (100), "qos_margin" (0: validation keeps predictions with qos >=
  *   threshold + margin). `report()` gives the real measurements of each phase.
  */
@@ -92,6 +99,61 @@ struct additive_model {
     qos += dqos[op][to] - dqos[op][from];
     cost += dcost[op][to] - dcost[op][from];
   }
+};
+
+/**
+ * @brief ApproxTuner's Pi-1 model: a configuration's output tensor is predicted as the
+ * baseline's output plus, for every op, the output delta its knob caused when profiled alone
+ * (`delta[op][knob] = out({op: knob}) - out(baseline)`); its QoS is the app's metric of that
+ * predicted output (`output_app::qos_from_outputs`). Exact for apps whose outputs are additive;
+ * for a single-op configuration the prediction is its profiled output itself.
+ */
+struct output_model {
+  std::vector<double> base;  ///< baseline output
+  config_code base_code;     ///< the baseline configuration
+  /// Per op, per knob: the output delta (`base.size()` values), or empty for a zero delta
+  /// (the baseline knob).
+  std::vector<std::vector<std::vector<double>>> delta;
+
+  /** @brief Values per output. */
+  std::size_t size() const noexcept { return base.size(); }
+  /**
+   * @brief From-scratch prediction of @p code into @p out: base, then each op's delta added in
+   * op order. O(approximated ops x size).
+   */
+  void predict(std::span<const knob_index> code, std::vector<double>& out) const;
+};
+
+/**
+ * @brief Incremental Pi-1 prediction: holds one configuration and its predicted output.
+ * Changing one op's knob costs O(size) (subtract the old delta, add the new one), independent
+ * of the number of ops. Floating-point rounding accumulates over moves, so `set` recomputes from
+ * scratch every `refresh_moves` moves (and whenever that is cheaper than the moves).
+ */
+class output_predictor {
+ public:
+  /// Moves between two from-scratch recomputations in `set`.
+  static constexpr std::size_t refresh_moves = 256;
+
+  /** @brief Starts at the all-baseline configuration (output = base). @p m must outlive this. */
+  explicit output_predictor(const output_model& m);
+  /** @brief Op @p op to knob @p to: O(size). */
+  void move(std::size_t op, knob_index to);
+  /** @brief Moves to @p code: O(changed ops x size), or a from-scratch recomputation. */
+  void set(std::span<const knob_index> code);
+  /** @brief Recomputes the output of the current configuration from scratch. */
+  void refresh();
+  /** @brief The predicted output of `code()`. */
+  std::span<const double> outputs() const noexcept { return out_; }
+  std::span<const knob_index> code() const noexcept { return code_; }
+  /** @brief Moves made since the last from-scratch computation. */
+  std::size_t moves_since_refresh() const noexcept { return moves_; }
+
+ private:
+  const output_model* m_;
+  std::vector<knob_index> code_;
+  std::vector<double> out_;
+  std::size_t moves_ = 0;
 };
 
 }  // namespace approxtune::search

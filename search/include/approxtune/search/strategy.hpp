@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "approxtune/runtime/app.hpp"
 #include "approxtune/runtime/config.hpp"
 #include "approxtune/runtime/knob_space.hpp"
 
@@ -25,6 +26,9 @@ struct strategy_context {
   double qos_threshold = 0.0;         ///< absolute tuner threshold: qos >= threshold meets it
   std::uint64_t seed = 0;
   nlohmann::json params = nlohmann::json::object();  ///< strategy-specific options
+  /// The app being tuned, for strategies that read more than (qos, cost), e.g. predictive's
+  /// Pi-1 (`app::outputs()`); may be null (then such strategies refuse to run).
+  const app* tuned_app = nullptr;
 };
 
 /**

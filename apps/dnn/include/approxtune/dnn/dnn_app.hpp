@@ -7,7 +7,8 @@
  * for dense; gpu: the fp16 twins too, baseline 12, run by `gpu_network`; perforations that would leave a layer's output empty are left out); QoS = top-1
  * accuracy in percent on the split; cost = measured inference time (median of repeats, timed
  * exclusively, paired with the exact network by default) or the FLOP cost model, the tuner
- * making it relative to the baseline.
+ * making it relative to the baseline. It exposes its outputs (`output_app`, for predictive
+ * tuning's Pi-1): the last layer's output (class probabilities) of every image of the split.
  */
 #pragma once
 
@@ -37,6 +38,7 @@ enum class cost_mode {
 struct dnn_options {
   std::string model;                    ///< model name (e.g. "vgg", "lenet")
   std::filesystem::path models_dir;     ///< empty: resolve_models_dir()
+  bool allow_outside_paths = false;     ///< follow a weights path leading outside models_dir
   std::filesystem::path data_dir = default_fashion_mnist_dir;
   std::size_t tune_images = 0;          ///< QoS on the first N tune-split images (0 = all 5,000)
   std::size_t test_images = 0;          ///< QoS on the first N test-split images (0 = all 5,000)
@@ -54,7 +56,7 @@ struct dnn_options {
 };
 
 /** @brief The dnn app. Weights and data are loaded once and shared by every evaluator. */
-class dnn_app : public app {
+class dnn_app : public app, public output_app {
  public:
   /**
    * @brief Loads the model and the data set and declares the ops and knobs.
@@ -71,6 +73,18 @@ class dnn_app : public app {
   bool cost_is_timed() const override { return options_.cost == cost_mode::time; }
   std::vector<std::string> hpvm_lines(const config_code& code) const override;
   std::uint64_t content_hash() const override;
+  const output_app* outputs() const override { return this; }
+
+  /** @brief Images of the split x values of the last layer's output per image. */
+  std::size_t output_size(split s) const override;
+  /**
+   * @brief The last layer's output for every image of split @p s (image-major), computed on
+   * the CPU with the same batching as `measure`, so its arg-max gives `measure`'s accuracy.
+   * Thread-safe. @throws config_error for the gpu device (its fp16 variants are not run here)
+   */
+  std::vector<float> measure_outputs(const config_code& code, split s) const override;
+  /** @brief Top-1 accuracy in percent of @p outputs (first maximum wins, as in `measure`). */
+  double qos_from_outputs(std::span<const double> outputs, split s) const override;
 
   const model& net_model() const noexcept { return *model_; }
   std::shared_ptr<const model> shared_model() const noexcept { return model_; }
