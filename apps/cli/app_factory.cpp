@@ -54,6 +54,9 @@ void add_app_options(CLI::App* cmd, app_args& a) {
   cmd->add_option("--device", a.device, "dnn: knobs and engine: cpu, or gpu (CUDA builds with a device; pair with --devices cuda:0)")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "gpu"}));
+  cmd->add_flag("--allow-outside-paths", a.allow_outside_paths,
+               "dnn: follow paths read from files (a model's weights file, a resumed run's "
+               "--models-dir/--data-dir) even when they lead outside their folder");
   cmd->add_option("--dnn-batch", a.dnn_batch, "dnn: images per forward call")->capture_default_str()->check(CLI::Range(1, 10000));
 }
 
@@ -80,6 +83,7 @@ std::unique_ptr<app> make_app(const app_args& a, std::uint64_t seed) {
     dnn::dnn_options o;
     o.model = a.app.size() > 4 ? a.app.substr(4) : "";
     o.models_dir = a.models_dir;
+    o.allow_outside_paths = a.allow_outside_paths;
     if (!a.data_dir.empty()) o.data_dir = a.data_dir;
     o.tune_images = a.tune_images;
     o.test_images = a.test_images;

@@ -31,6 +31,9 @@ struct app_args {
   std::string cost = "time";              ///< time | model
   std::string device = "cpu";
   int dnn_batch = 100;
+  /// Consent to follow paths read from files (a model's weights path, a stored run's folders)
+  /// outside their folder; given per invocation, never stored with a run.
+  bool allow_outside_paths = false;
 };
 
 /** @brief Adds --app and every app's options to @p cmd. */

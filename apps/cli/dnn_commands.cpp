@@ -24,6 +24,7 @@ namespace {
 struct models_args {
   std::string models_dir, data_dir;
   bool measure = false;
+  bool allow_outside = false;
 };
 
 struct report_args {
@@ -31,6 +32,7 @@ struct report_args {
   std::size_t timing_images = 1000;
   int repeats = 11;
   std::vector<double> losses{1.0, 2.0};
+  bool allow_outside = false;
 };
 
 #if APPROXTUNE_WITH_DNN
@@ -51,7 +53,7 @@ int run_models(const models_args& a) {
   std::printf("%-8s %6s %5s %9s %10s %10s %12s %12s\n", "model", "layers", "ops", "params", "size", "MFLOP/img",
               "acc tune %", "acc test %");
   for (const auto& n : names) {
-    auto m = std::make_shared<const dnn::model>(dnn::model::load(dir, n));
+    auto m = std::make_shared<const dnn::model>(dnn::model::load(dir, n, a.allow_outside));
     std::string tune = "-", test = "-";
     char buf[32];
     if (data) {
@@ -84,7 +86,7 @@ int run_models(const models_args& a) {
 // which cancels the drift of a machine shared with other work.
 int run_report(const report_args& a) {
   const auto dir = dnn::resolve_models_dir(a.models_dir);
-  auto m = std::make_shared<const dnn::model>(dnn::model::load(dir, a.model));
+  auto m = std::make_shared<const dnn::model>(dnn::model::load(dir, a.model, a.allow_outside));
   const auto data = dnn::fashion_mnist::load(a.data_dir.empty() ? dnn::default_fashion_mnist_dir : a.data_dir, false);
   const tuning_report rep = read_configs_json(a.configs);
   dnn::network base(m), net(m);
@@ -169,6 +171,7 @@ std::function<std::optional<int>()> add_dnn_commands(CLI::App& cli) {
   models->add_option("--models-dir", ma->models_dir, "Folder of the model files");
   models->add_option("--data-dir", ma->data_dir, "Fashion-MNIST IDX folder (for --measure)");
   models->add_flag("--measure", ma->measure, "Measure the accuracies now instead of showing the recorded ones");
+  models->add_flag("--allow-outside-paths", ma->allow_outside, "Follow weights paths leading outside the models folder");
   auto* report = cli.add_subcommand(
       "dnn-report", "Re-measure a dnn app's configs.json on the test split (paired wall-time speedups)");
   report->add_option("--model", ra->model, "Model name")->required();
@@ -178,6 +181,7 @@ std::function<std::optional<int>()> add_dnn_commands(CLI::App& cli) {
   report->add_option("--timing-images", ra->timing_images, "Images per timed run")->capture_default_str();
   report->add_option("--repeats", ra->repeats, "Paired timing repeats (median)")->capture_default_str()->check(CLI::Range(1, 1000));
   report->add_option("--losses", ra->losses, "Accuracy-loss thresholds in points")->capture_default_str();
+  report->add_flag("--allow-outside-paths", ra->allow_outside, "Follow weights paths leading outside the models folder");
   report->add_option("--markdown", ra->markdown, "Append the result as a markdown table row to this file");
   return [models, report, ma, ra]() -> std::optional<int> {
     if (!*models && !*report) return std::nullopt;

@@ -1,10 +1,14 @@
 // The approxtune command line: tune an app (with a durable results store, --resume and a
 // config cache), show and export a run's store, list strategies and devices.
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -87,7 +91,7 @@ nlohmann::json tune_args_json(const tune_cli& c) {
             {"eval_timeout", opt_json(c.eval_timeout)}}}};
 }
 
-void tune_args_from_json(const nlohmann::json& j, tune_cli& c) {
+void tune_args_from_json(const nlohmann::json& j, tune_cli& c) try {
   c.app = cli::app_args_from_json(j.value("app", nlohmann::json::object()));
   const auto t = j.value("tune", nlohmann::json::object());
   if (t.contains("iterations")) c.iterations = t.at("iterations").get<std::size_t>();
@@ -103,6 +107,8 @@ void tune_args_from_json(const nlohmann::json& j, tune_cli& c) {
   if (t.contains("batch")) c.batch = t.at("batch").get<std::size_t>();
   if (t.contains("devices")) c.devices = t.at("devices").get<std::string>();
   opt_from(t, "eval_timeout", c.eval_timeout);
+} catch (const nlohmann::json::exception& e) {
+  throw store_error(std::string("the options stored with the run are malformed: ") + e.what());
 }
 
 // Command-line flag of each stored option, and whether a resume may change it. Changing the
@@ -147,7 +153,9 @@ const stored_flag stored_flags[] = {
 };
 
 // Files a previous run may have left in its output folder: the only ones --overwrite replaces
-// and --resume / --new-run accept.
+// and --resume / --new-run accept, and only when their content shows approxtune wrote them
+// (written_by_approxtune). A folder is an approxtune run folder when it is empty or holds
+// nothing else.
 const std::set<std::string> own_files = {"configs.json", "configs.txt", "tradeoff.svg",
                                          "results.db", "results.db-wal", "results.db-shm"};
 
@@ -160,15 +168,78 @@ bool is_leftover(const std::string& name) {
   return false;
 }
 
+// Whether @p file, named like one of own_files, is approxtune's by content: the store by its
+// SQLite header and application_id, configs.json by its schema field, configs.txt by its HPVM
+// opening (a number, then "+++++"), tradeoff.svg by its legend. The store's -wal and -shm
+// companions go by name (SQLite checks them against the store). An empty file is a leftover of
+// a run killed while creating it.
+bool written_by_approxtune(const fs::path& file, const std::string& name) {
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(file, ec))) return false;
+  const auto size = fs::file_size(file, ec);
+  if (ec) return false;
+  if (size == 0 || name == "results.db-wal" || name == "results.db-shm") return true;
+  std::ifstream in(file, std::ios::binary);
+  if (name == "results.db") {
+    unsigned char h[72] = {};
+    in.read(reinterpret_cast<char*>(h), sizeof h);
+    if (in.gcount() != static_cast<std::streamsize>(sizeof h) || std::memcmp(h, "SQLite format 3", 16) != 0)
+      return false;
+    const std::uint32_t id = (std::uint32_t{h[68]} << 24) | (std::uint32_t{h[69]} << 16) |
+                             (std::uint32_t{h[70]} << 8) | std::uint32_t{h[71]};
+    if (id == static_cast<std::uint32_t>(store_application_id)) return true;
+    // In WAL mode the header's application_id reaches the file at the first checkpoint: until
+    // then (a live run, or one killed early) SQLite itself, reading the WAL too, tells.
+    try {
+      store_reader reader(file);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (name == "configs.json") {
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_object() && j.contains("schema") && j["schema"] == "approxtune.configs";
+  }
+  if (name == "configs.txt") {
+    const auto nl = text.find('\n');
+    if (nl == std::string::npos || text.compare(nl + 1, 5, "+++++") != 0) return false;
+    const std::string first = text.substr(0, nl);
+    char* end = nullptr;
+    std::strtod(first.c_str(), &end);
+    return end != first.c_str() && *end == '\0';
+  }
+  if (name == "tradeoff.svg")
+    return text.rfind("<svg", 0) == 0 && text.find("Kept configs") != std::string::npos;
+  return false;
+}
+
 enum class dir_mode { fresh, overwrite, resume, new_run };
 
-// Checks --out against the chosen mode; returns true when it holds a results store.
-bool prepare_out_dir(const fs::path& dir, dir_mode mode) {
+/** What prepare_out_dir found. */
+struct out_dir_state {
+  bool has_store = false;  ///< --out holds a results store
+  bool created = false;    ///< --out did not exist and was created
+};
+
+// Checks --out against the chosen mode: a regular file, a folder with files approxtune did not
+// write, or (without a mode flag) a non-empty folder are refused; nothing is removed before every
+// check passed.
+out_dir_state prepare_out_dir(const fs::path& dir, dir_mode mode) {
   std::error_code ec;
-  bool has_store = false;
+  out_dir_state st;
+  bool& has_store = st.has_store;
   std::vector<fs::path> leftovers;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) throw config_error("--out '" + dir.string() + "' exists and is not a folder");
+  if (fs::exists(fs::symlink_status(dir, ec))) {
+    if (!fs::is_directory(dir, ec))
+      throw config_error("--out '" + dir.string() +
+                         "' exists and is not a folder; refusing to replace it (give a new or "
+                         "empty folder, or an earlier run's folder)");
+    if (mode == dir_mode::fresh && fs::exists(store_file(dir), ec) && store_writer_active(store_file(dir)))
+      throw config_error("--out '" + dir.string() +
+                         "' is being written by another approxtune process (see 'approxtune show " +
+                         dir.string() + "'); choose another folder");
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string name = e.path().filename().string();
       if (mode == dir_mode::fresh)
@@ -183,6 +254,10 @@ bool prepare_out_dir(const fs::path& dir, dir_mode mode) {
       if (!own_files.count(name))
         throw config_error("--out '" + dir.string() + "' holds '" + name +
                            "', which approxtune did not write; refusing to write there");
+      if (!written_by_approxtune(e.path(), name))
+        throw config_error("--out '" + dir.string() + "' holds a '" + name +
+                           "' that approxtune did not write (its content is not approxtune's); "
+                           "refusing to write there");
       if (name == "results.db") has_store = true;
     }
     // Never pull a temp file from under a live run (its own check refuses this one later).
@@ -198,16 +273,20 @@ bool prepare_out_dir(const fs::path& dir, dir_mode mode) {
   } else {
     fs::create_directories(dir, ec);
     if (ec) throw config_error("cannot create --out '" + dir.string() + "': " + ec.message());
+    st.created = true;
   }
   // Probe writability now rather than after hours of tuning.
   const fs::path probe = dir / ".approxtune-write-test";
   {
     std::FILE* f = std::fopen(probe.c_str(), "w");
-    if (f == nullptr) throw config_error("--out '" + dir.string() + "' is not writable");
+    if (f == nullptr) {
+      if (st.created) fs::remove(dir, ec);
+      throw config_error("--out '" + dir.string() + "' is not writable");
+    }
     std::fclose(f);
   }
   fs::remove(probe, ec);
-  return has_store;
+  return st;
 }
 
 // The batch size the run will use: fixed when the run starts (default 2 x the slots of the
@@ -241,7 +320,28 @@ void merge_stored_options(const CLI::App& cmd, const run_record& run, const fs::
                        "': " + refused +
                        ". Leave the option out to use the stored value, or start a new run "
                        "(--new-run, or another folder)");
-  tune_args_from_json(merged, c);
+  // Folders named in the store are followed only with the user's consent: the flag given
+  // again, or --allow-outside-paths (the store may come from someone else).
+  const bool allow_outside = c.app.allow_outside_paths;
+  for (const auto& [pointer, flag] : {std::pair{"/app/models_dir", "--models-dir"},
+                                      std::pair{"/app/data_dir", "--data-dir"}}) {
+    const nlohmann::json::json_pointer ptr(pointer);
+    const CLI::Option* given = cmd.get_option_no_throw(flag);
+    if (allow_outside || (given != nullptr && given->count() > 0) || !merged.contains(ptr)) continue;
+    const auto& v = merged.at(ptr);
+    if (v.is_string() && !v.get<std::string>().empty())
+      throw config_error("run " + std::to_string(run.id) + " of '" + file.string() +
+                         "' was started with " + flag + " '" + v.get<std::string>() +
+                         "' (stored in the results store); approxtune does not follow a folder "
+                         "named in a file without your consent: give " + flag + " '" +
+                         v.get<std::string>() + "' again, or pass --allow-outside-paths");
+  }
+  try {
+    tune_args_from_json(merged, c);
+  } catch (const store_error& e) {
+    throw store_error("run " + std::to_string(run.id) + " of '" + file.string() + "': " + e.what());
+  }
+  c.app.allow_outside_paths = allow_outside;
 }
 
 // Checks that need no app and no store, so a bad command line leaves nothing on disk.
@@ -250,6 +350,25 @@ void validate_tune_args(const tune_cli& c) {
     throw config_error("give exactly one of --qos-loss (relative to the baseline) and --qos-min (absolute)");
   if (c.keep_loss && !c.qos_loss) throw config_error("--keep-loss goes with --qos-loss (use --keep-min with --qos-min)");
   if (c.keep_min && !c.qos_min) throw config_error("--keep-min goes with --qos-min (use --keep-loss with --qos-loss)");
+  // NaN and inf pass CLI11's number checks; a loss below 0 asks for better than the baseline,
+  // which is what --qos-min / --keep-min are for.
+  const auto threshold = [](const std::optional<double>& v, const char* flag, bool loss) {
+    if (!v) return;
+    std::ostringstream given;
+    given << *v;
+    if (!std::isfinite(*v))
+      throw config_error(std::string(flag) + " must be a finite number (got " + given.str() + ")");
+    if (loss && *v < 0.0)
+      throw config_error(std::string(flag) + " " + given.str() +
+                         ": a QoS loss must be >= 0 (use --qos-min / --keep-min for an absolute "
+                         "threshold)");
+  };
+  threshold(c.qos_loss, "--qos-loss", true);
+  threshold(c.keep_loss, "--keep-loss", true);
+  threshold(c.qos_min, "--qos-min", false);
+  threshold(c.keep_min, "--keep-min", false);
+  if (c.eval_timeout && !(std::isfinite(*c.eval_timeout) && *c.eval_timeout > 0.0))
+    throw config_error("--eval-timeout must be a finite number of seconds > 0");
   const auto names = search::strategy_names();
   if (std::find(names.begin(), names.end(), c.strategy) == names.end()) {
     std::string known;
@@ -273,7 +392,17 @@ int run_tune(tune_cli c, const CLI::App& cmd) {
                         : c.new_run ? dir_mode::new_run
                         : c.overwrite ? dir_mode::overwrite
                                       : dir_mode::fresh;
-  const bool has_store = prepare_out_dir(out, mode);
+  const out_dir_state out_state = prepare_out_dir(out, mode);
+  const bool has_store = out_state.has_store;
+  // A run that fails before writing anything leaves no folder behind that it created.
+  struct remove_if_empty {
+    const fs::path& dir;
+    bool armed;
+    ~remove_if_empty() {
+      std::error_code ec;
+      if (armed && fs::is_empty(dir, ec) && !ec) fs::remove(dir, ec);
+    }
+  } remove_created{out, out_state.created};
   auto log = approxtune::logger();
 
   std::optional<run_record> resumed;
@@ -297,6 +426,13 @@ int run_tune(tune_cli c, const CLI::App& cmd) {
 
   validate_tune_args(c);
   auto a = cli::make_app(c.app, c.seed);
+  // The strategy checks its parameters when it is made: do it now, before the store exists,
+  // so a bad --strategy-params writes nothing.
+  (void)search::make_strategy(
+      c.strategy, {&a->space(), 0.0, c.seed,
+                   c.strategy_params.empty() ? nlohmann::json::object()
+                                             : nlohmann::json::parse(c.strategy_params),
+                   a.get()});
   // Workers build the same app from the options rank 0 settled on (stored ones on resume).
   mpi::broadcast_text(*the_session, tune_args_json(c).dump());
 
@@ -451,6 +587,7 @@ int run_tune(tune_cli c, const CLI::App& cmd) {
   if (!c.no_test) std::printf(", passing the test split: %zu", s.best);
   std::printf("\nbest speedup within the threshold: %.3fx (tune)", s.best_speedup_tune);
   if (s.best_speedup_test) std::printf(", %.3fx (test)", *s.best_speedup_test);
+  if (!s.strategy_report.empty()) std::printf("\nstrategy report: %s", s.strategy_report.dump().c_str());
   std::printf("\nwrote %s/configs.json, configs.txt, tradeoff.svg; results in %s (run %lld)\n",
               out.string().c_str(), file.string().c_str(), static_cast<long long>(run_id));
   if (!store_failure.empty()) {
@@ -470,6 +607,7 @@ int run_worker(const tune_cli& mine) {
   const std::string text = mpi::broadcast_text(*the_session, "");
   tune_cli c;
   tune_args_from_json(nlohmann::json::parse(text), c);
+  c.app.allow_outside_paths = mine.app.allow_outside_paths;  // consent is per process, not sent
   auto a = cli::make_app(c.app, c.seed);
   return cli::serve_worker(*the_session, *a, mine.devices, mine.mpi);
 }
@@ -523,6 +661,11 @@ int main(int argc, char** argv) {
                    "Under mpirun: a worker rank silent this long (seconds) ends the job")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  tune->add_option("--mpi-prefetch", tc.mpi.prefetch,
+                   "Under mpirun: candidates in flight per worker slot (2 hides the message "
+                   "round trip; 1 gives a slow rank the least work)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   tune->add_flag("--coordinator-only", tc.mpi.coordinator_only,
                  "Under mpirun: rank 0 runs the search and the store but evaluates nothing");
   tune->add_flag("--no-cache", tc.no_cache,

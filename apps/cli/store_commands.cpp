@@ -8,7 +8,9 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 
 #include "approxtune/runtime/error.hpp"
 #include "approxtune/runtime/outputs.hpp"
@@ -294,23 +296,53 @@ nlohmann::json app_args_to_json(const app_args& a) {
 
 app_args app_args_from_json(const nlohmann::json& j) {
   app_args a;
-  if (j.contains("app")) a.app = j.at("app").get<std::string>();
-  if (j.contains("ops")) a.ops = j.at("ops").get<std::size_t>();
-  if (j.contains("knobs")) a.knobs = j.at("knobs").get<std::size_t>();
-  if (j.contains("app_seed") && !j.at("app_seed").is_null())
-    a.app_seed = j.at("app_seed").get<std::uint64_t>();
-  if (j.contains("eval_latency_ms")) a.eval_latency_ms = j.at("eval_latency_ms").get<double>();
-  if (j.contains("interaction")) a.interaction = j.at("interaction").get<double>();
-  if (j.contains("models_dir")) a.models_dir = j.at("models_dir").get<std::string>();
-  if (j.contains("data_dir")) a.data_dir = j.at("data_dir").get<std::string>();
-  if (j.contains("tune_images")) a.tune_images = j.at("tune_images").get<std::size_t>();
-  if (j.contains("test_images")) a.test_images = j.at("test_images").get<std::size_t>();
-  if (j.contains("timing_images")) a.timing_images = j.at("timing_images").get<std::size_t>();
-  if (j.contains("timing_repeats")) a.timing_repeats = j.at("timing_repeats").get<int>();
-  if (j.contains("cost")) a.cost = j.at("cost").get<std::string>();
-  if (j.contains("device")) a.device = j.at("device").get<std::string>();
-  if (j.contains("dnn_batch")) a.dnn_batch = j.at("dnn_batch").get<int>();
+  if (!j.is_object()) throw store_error("the app options stored with the run are not a JSON object");
+  // A store may have been edited by hand: a field of the wrong type is named.
+  const auto field = [&j](const char* key, auto& out) {
+    if (!j.contains(key)) return;
+    using T = std::remove_reference_t<decltype(out)>;
+    if constexpr (std::is_integral_v<T>) {
+      // json's get<> casts: undefined behaviour for 1e20, a silent wrap for -1 (issue 9 fuzzing).
+      const nlohmann::json& v = j.at(key);
+      const bool ok = v.is_number_unsigned()  ? std::in_range<T>(v.get<std::uint64_t>())
+                      : v.is_number_integer() ? std::in_range<T>(v.get<std::int64_t>())
+                                              : false;
+      if (!ok)
+        throw store_error(std::string("the app option '") + key + "' stored with the run is not an integer in range (" +
+                          v.dump() + ")");
+    }
+    try {
+      out = j.at(key).get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw store_error(std::string("the app option '") + key + "' stored with the run has the wrong type (" +
+                        j.at(key).dump() + ")");
+    }
+  };
+  field("app", a.app);
+  field("ops", a.ops);
+  field("knobs", a.knobs);
+  if (j.contains("app_seed") && !j.at("app_seed").is_null()) {
+    std::uint64_t seed = 0;
+    field("app_seed", seed);
+    a.app_seed = seed;
+  }
+  field("eval_latency_ms", a.eval_latency_ms);
+  field("interaction", a.interaction);
+  field("models_dir", a.models_dir);
+  field("data_dir", a.data_dir);
+  field("tune_images", a.tune_images);
+  field("test_images", a.test_images);
+  field("timing_images", a.timing_images);
+  field("timing_repeats", a.timing_repeats);
+  field("cost", a.cost);
+  field("device", a.device);
+  field("dnn_batch", a.dnn_batch);
   return a;
+}
+
+app_args stored_app_args(const nlohmann::json& options) {
+  if (!options.is_object()) throw store_error("the options stored with the run are not a JSON object");
+  return app_args_from_json(options.value("app", nlohmann::json::object()));
 }
 
 CLI::App* add_show_command(CLI::App& cli, show_args& a) {
@@ -337,6 +369,8 @@ CLI::App* add_export_command(CLI::App& cli, export_args& a) {
       ->check(CLI::IsMember({"all", "front"}));
   c->add_option("--run", a.run, "Run id (default: the latest run of the store)");
   c->add_option("--output,-o", a.output, "Output file (default: standard output)");
+  c->add_flag("--allow-outside-paths", a.allow_outside_paths,
+              "hpvm: rebuild the run's app from the --models-dir/--data-dir stored with it");
   return c;
 }
 
@@ -414,7 +448,15 @@ int run_export(const export_args& a) {
 
   if (a.format == "hpvm") {
     // Rebuild the app from the stored options: HPVM lines are the app's business.
-    const auto args = app_args_from_json(in.options.value("app", nlohmann::json::object()));
+    auto args = stored_app_args(in.options);
+    // Folders named in the store are followed only with the user's consent.
+    for (const auto& [flag, dir] : {std::pair{"--models-dir", args.models_dir}, std::pair{"--data-dir", args.data_dir}})
+      if (!dir.empty() && !a.allow_outside_paths)
+        throw config_error("run " + std::to_string(v.run.id) + " of '" + file.string() +
+                           "' was started with " + flag + " '" + dir +
+                           "' (stored in the results store); approxtune does not follow a folder "
+                           "named in a file without your consent: pass --allow-outside-paths");
+    args.allow_outside_paths = a.allow_outside_paths;
     auto app = make_app(args, in.seed);
     if (app->space().fingerprint() != in.space_hash)
       throw store_error("the app rebuilt from the options stored in '" + file.string() +

@@ -18,6 +18,11 @@ namespace approxtune::cli {
 nlohmann::json app_args_to_json(const app_args& a);
 /** @brief Inverse of `app_args_to_json`; missing fields keep their defaults. */
 app_args app_args_from_json(const nlohmann::json& j);
+/**
+ * @brief The app options of a run's stored options (`options["app"]`), as export rebuilds the app.
+ * @throws store_error naming the field when the stored options are malformed
+ */
+app_args stored_app_args(const nlohmann::json& options);
 
 /** @brief Options of `approxtune show`. */
 struct show_args {
@@ -35,6 +40,7 @@ struct export_args {
   std::string what;                 ///< all or front (default: all for json/csv, front for hpvm)
   std::optional<std::int64_t> run;  ///< default: the latest run
   std::string output;               ///< file; empty or "-" = stdout
+  bool allow_outside_paths = false;  ///< hpvm: rebuild a dnn app from the stored folders
 };
 
 /** @brief Adds the `show` subcommand. */

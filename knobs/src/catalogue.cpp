@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <fstream>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +33,17 @@ constexpr std::array<std::pair<op_kind, std::string_view>, 10> op_names{{
 template <class T>
 T get_field(const nlohmann::json& j, const char* field, const std::string& where) {
   if (!j.contains(field)) bad_field(where, std::string("missing field \"") + field + "\"");
+  if constexpr (std::is_same_v<T, int>) {
+    // nlohmann converts a number to int with a plain cast: undefined for 1e20, a silent wrap for
+    // 2^32 + 1. Only integral values in int's range are accepted (found by fuzzing, issue 9).
+    const nlohmann::json& v = j.at(field);
+    const double d = v.is_number() ? v.get<double>() : 0.0;
+    if (!v.is_number() || std::trunc(d) != d || d < std::numeric_limits<int>::min() ||
+        d > std::numeric_limits<int>::max())
+      bad_field(where, std::string("field \"") + field + "\" must be an integer in int's range, got " +
+                           v.dump());
+    return static_cast<int>(d);
+  }
   try {
     return j.at(field).get<T>();
   } catch (const nlohmann::json::exception& e) {
@@ -237,7 +251,8 @@ void knob_catalogue::add(knob_info knob) {
     throw knob_error(who + ": duplicate knob name \"" + knob.name + "\"");
   if (knob.devices.empty()) throw knob_error(who + ": no device tag (expected cpu and/or gpu)");
   if (knob.ops.empty()) throw knob_error(who + ": applies to no op kind");
-  if (!(knob.nominal_speedup > 0.0)) throw knob_error(who + ": speedup must be > 0");
+  if (!(knob.nominal_speedup > 0.0) || !std::isfinite(knob.nominal_speedup))
+    throw knob_error(who + ": speedup must be a finite number > 0");
   switch (knob.kind) {
     case knob_kind::perforation:
       if (knob.stride < 2 || knob.offset < 0 || knob.offset >= knob.stride) {
@@ -338,7 +353,7 @@ knob_catalogue knob_catalogue::load(const std::filesystem::path& path) {
   if (!in) throw catalogue_format_error("knob catalogue: cannot read " + path.string());
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(in);  // strict: text after the document is an error, not ignored
   } catch (const nlohmann::json::exception& e) {
     throw catalogue_format_error("knob catalogue: " + path.string() +
                                  " is not valid JSON: " + e.what());

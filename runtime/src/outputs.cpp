@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -84,9 +85,18 @@ tuning_report read_configs_json(const fs::path& file) {
   if (!in) throw config_error("cannot open '" + file.string() + "'");
   const std::string where = "'" + file.string() + "'";
   json j;
+  // JSON keeps the last of duplicate keys silently; a file giving one op two knobs is refused.
+  std::vector<std::set<std::string>> keys;
+  const json::parser_callback_t no_duplicates = [&](int, json::parse_event_t ev, json& v) {
+    if (ev == json::parse_event_t::object_start) keys.emplace_back();
+    if (ev == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    if (ev == json::parse_event_t::key && !keys.empty() && !keys.back().insert(v.get<std::string>()).second)
+      throw config_error(where + ": key '" + v.get<std::string>() + "' appears twice in one object");
+    return true;
+  };
   try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
+    j = json::parse(in, no_duplicates);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     throw config_error(where + " is not valid JSON: " + e.what());
   }
   auto need = [&](const json& obj, const char* key, const std::string& path) -> const json& {
@@ -106,7 +116,8 @@ tuning_report read_configs_json(const fs::path& file) {
     if (v.is_null()) return std::nullopt;
     return num(obj, key, path);
   };
-  if (!j.is_object() || j.value("schema", "") != "approxtune.configs")
+  // Compared as JSON: value("schema", "") would throw json's type_error for a non-string schema.
+  if (!j.is_object() || !j.contains("schema") || j.at("schema") != "approxtune.configs")
     throw config_error(where + " is not an approxtune configs file (schema field missing or wrong)");
   const json& ver = need(j, "version", "");
   if (!ver.is_number_integer() || ver.get<int>() != 1)

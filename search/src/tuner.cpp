@@ -87,6 +87,27 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
 
 tuner::tuner(const app& a) : app_(a) {}
 
+const std::vector<config>& tuner::all_configs() const {
+  if (!all_decoded_) {
+    all_.clear();
+    all_.reserve(buffer_.size());
+    for (std::size_t r = 0; r < buffer_.size(); ++r)
+      if (buffer_.status(r) == eval_status::ok) all_.push_back(to_config(app_.space(), buffer_, r));
+    all_decoded_ = true;
+  }
+  return all_;
+}
+
+const std::vector<config>& tuner::kept_configs() const {
+  if (!kept_decoded_) {
+    kept_.clear();
+    kept_.reserve(kept_rows_.size());
+    for (auto r : kept_rows_) kept_.push_back(to_config(app_.space(), buffer_, r));
+    kept_decoded_ = true;
+  }
+  return kept_;
+}
+
 void tuner::request_stop() noexcept {
   stop_.store(true);
   if (engine* e = engine_.load()) e->request_stop();
@@ -101,6 +122,13 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   stop_.store(false);
   summary_ = {};
   report_ = {};
+  all_.clear();
+  all_.shrink_to_fit();
+  all_decoded_ = false;
+  kept_rows_.clear();
+  kept_.clear();
+  kept_.shrink_to_fit();
+  kept_decoded_ = false;
   buffer_.reset(space.num_ops());
   report_.app_name = app_.name();
   report_.relative = opt.relative;
@@ -162,7 +190,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
   // 3. Search: propose a batch, serve duplicates from the cache, evaluate the rest on the
   // engine, commit, observe in proposal order.
-  search::strategy_context ctx{&space, report_.tuner_threshold, opt.seed, opt.strategy_params};
+  search::strategy_context ctx{&space, report_.tuner_threshold, opt.seed, opt.strategy_params, &app_};
   auto strat = search::make_strategy(opt.strategy, ctx);
   const std::size_t batch = opt.batch_size > 0 ? opt.batch_size : 2 * eng.num_slots();
   progress_reporter bar(opt.max_iter, opt.progress);
@@ -308,11 +336,16 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
               final_rows.size(), best_rows.size(), summary_.mean_abs_test_change);
   }
 
-  report_.all.clear();
-  report_.all.reserve(buffer_.size());
-  for (std::size_t r = 0; r < buffer_.size(); ++r)
-    if (buffer_.status(r) == eval_status::ok) report_.all.push_back(to_config(space, buffer_, r));
-  for (auto r : kept_rows) report_.kept.push_back(to_config(space, buffer_, r));
+  // Kept configs can be most of a long run: their knobs are decoded only when asked for.
+  report_.kept.reserve(kept_rows.size());
+  for (auto r : kept_rows) {
+    config c;
+    c.qos = buffer_.qos(r);
+    c.cost = buffer_.cost(r);
+    c.test_qos = buffer_.test_qos(r);
+    report_.kept.push_back(std::move(c));
+  }
+  kept_rows_ = kept_rows;
   for (auto r : best_rows) report_.best_prefilter.push_back(to_config(space, buffer_, r));
   for (auto r : final_rows) report_.best.push_back(to_config(space, buffer_, r));
 
@@ -337,7 +370,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
 void tuner::dump_configs(const std::filesystem::path& file, bool best_only) const {
   if (!tuned_) throw error("no tuning session has been run; call tune() first");
-  atomic_write(file, configs_json(report_, best_only ? report_.best : report_.kept));
+  atomic_write(file, configs_json(report_, best_only ? report_.best : kept_configs()));
 }
 
 void tuner::write_outputs(const std::filesystem::path& dir) const {

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "approxtune/dnn/error.hpp"
@@ -190,6 +192,105 @@ TEST(DnnModel, SaveLoadRoundTripAndHash) {
   }
   EXPECT_THROW((void)model::load(dir, "nope"), model_error);
   std::filesystem::remove_all(dir);
+}
+
+// Bad input (docs/bad-input.md): weights that are not numbers, a weights path leading out of
+// the models folder, sizes that cannot be allocated.
+TEST(DnnModel, NonFiniteWeightsAreRejectedNamingTheTensor) {
+  const auto dir = std::filesystem::temp_directory_path() / "approxtune_dnn_nonfinite_test";
+  std::filesystem::remove_all(dir);
+  for (const float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    model m = test::tiny_model();
+    m.mutable_layers()[0].weights[3] = bad;
+    m.save(dir);  // a valid file (its checksum matches) holding a non-finite value
+    try {
+      (void)model::load(dir, "tiny");
+      FAIL() << "expected model_error for " << bad;
+    } catch (const model_error& e) {
+      const std::string w = e.what();
+      EXPECT_NE(w.find("non-finite"), std::string::npos) << w;
+      EXPECT_NE(w.find(m.layers()[0].name + ".weight"), std::string::npos) << w;
+      EXPECT_NE(w.find("index 3"), std::string::npos) << w;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DnnModel, WeightsPathsOutsideTheModelsFolderNeedConsent) {
+  const auto root = std::filesystem::temp_directory_path() / "approxtune_dnn_outside_test";
+  std::filesystem::remove_all(root);
+  const auto dir = root / "models";
+  test::tiny_model().save(dir);
+  std::filesystem::rename(dir / "tiny.weights", root / "tiny.weights");
+  std::filesystem::create_directories(dir / "sub");
+  auto with_weights = [&](const std::string& w) {
+    std::ifstream in(dir / "tiny.json");
+    auto j = nlohmann::json::parse(in);
+    j["weights"] = w;
+    std::ofstream(dir / "tiny.json", std::ios::trunc) << j.dump();
+  };
+  for (const std::string& w : {(root / "tiny.weights").string(), std::string("../tiny.weights"),
+                              std::string("sub/../../tiny.weights")}) {
+    with_weights(w);
+    try {
+      (void)model::load(dir, "tiny");
+      FAIL() << "expected model_error for " << w;
+    } catch (const model_error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside the models folder"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(model::load(dir, "tiny", /*allow_outside_dir=*/true).num_params(), test::tiny_model().num_params());
+  }
+  // Inside the folder (also through a harmless "..") is fine; a non-string is named.
+  std::filesystem::rename(root / "tiny.weights", dir / "tiny.weights");
+  with_weights("sub/../tiny.weights");
+  EXPECT_NO_THROW((void)model::load(dir, "tiny"));
+  {
+    std::ifstream in(dir / "tiny.json");
+    auto j = nlohmann::json::parse(in);
+    j["weights"] = 5;
+    std::ofstream(dir / "tiny.json", std::ios::trunc) << j.dump();
+  }
+  try {
+    (void)model::load(dir, "tiny");
+    FAIL() << "expected model_error";
+  } catch (const model_error& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'weights' must be a string"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)model::load(dir, "../models/tiny"), model_error);
+  std::filesystem::remove_all(root);
+}
+
+TEST(DnnModel, LayersTooLargeForMemoryAreNamed) {
+  // Checked before any allocation (2^28 elements per layer or image tensor), so this never
+  // tries to allocate terabytes, under sanitizers either.
+  const auto base = test::tiny_model().to_json();
+  const std::string conv = base["layers"][0]["name"].get<std::string>();
+  struct bad_case {
+    const char* field;
+    nlohmann::json value;
+    std::string needle;
+  };
+  for (const auto& c : {bad_case{"filters", 2000000000, "layer '" + conv + "'"},
+                        bad_case{"filters", -8, "layer '" + conv + "'"},
+                        bad_case{"filters", 1 << 23, "layer '" + conv + "': output"}}) {
+    auto arch = base;
+    arch["layers"][0][c.field] = c.value;
+    try {
+      (void)model::from_json(arch);
+      FAIL() << "expected model_error for " << c.field << " = " << c.value;
+    } catch (const model_error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.needle), std::string::npos) << e.what();
+    }
+  }
+  auto arch = base;
+  arch["input"]["height"] = 100000;
+  arch["input"]["width"] = 100000;
+  try {
+    (void)model::from_json(arch);
+    FAIL() << "expected model_error";
+  } catch (const model_error& e) {
+    EXPECT_NE(std::string(e.what()).find("input [1,"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DnnModel, FlopsAndShapes) {

@@ -2,7 +2,10 @@
 // plus JSON round trips and errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -197,6 +200,54 @@ TEST(Catalogue, ErrorsNameTheIdOrField) {
       kn::knob_catalogue::from_json(nlohmann::json::parse(R"({"version": 2, "knobs": []})")),
       kn::catalogue_format_error);
   EXPECT_THROW(kn::knob_catalogue::load("/nonexistent/knobs.json"), kn::catalogue_format_error);
+}
+
+// Bad catalogue files (docs/bad-input.md): each error names the file, knob or field.
+TEST(Catalogue, BadFilesNameTheProblem) {
+  const auto dir = std::filesystem::temp_directory_path() / "approxtune_catalogue_bad_test";
+  std::filesystem::create_directories(dir);
+  const std::string good = ref().to_json().dump();
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    std::ofstream(dir / "knobs.json", std::ios::trunc) << text;
+    try {
+      (void)kn::knob_catalogue::load(dir / "knobs.json");
+      ADD_FAILURE() << "expected an error containing '" << needle << "'";
+    } catch (const kn::knob_error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error(good.substr(0, good.size() / 2), "is not valid JSON");  // truncated
+  const std::string entry =
+      R"({"id": 121, "kind": "perforation", "params": {"direction": "col", "stride": 2, "offset": 0},
+          "devices": ["cpu"], "ops": ["conv"]})";
+  auto with = [](std::string e, const std::string& from, const std::string& to) {
+    return e.replace(e.find(from), from.size(), to);
+  };
+  expect_error(R"({"knobs": [)" + with(entry, "\"stride\": 2", "\"stride\": \"2\"") + "]}", "field \"stride\"");
+  expect_error(R"({"knobs": [)" + entry + "," + entry + "]}", "duplicate knob ID 121");
+  expect_error(R"({"knobs": [)" + with(entry, "\"ops\"", "\"speedup\": 1e999, \"ops\"") + "]}",
+               "number overflow");  // JSON has no infinity: 1e999 does not parse
+  for (const double bad : {std::numeric_limits<double>::infinity(), std::nan(""), 0.0}) {
+    auto doc = nlohmann::json::parse(R"({"knobs": [)" + entry + "]}");
+    doc["knobs"][0]["speedup"] = bad;  // from a program, not a file
+    try {
+      (void)kn::knob_catalogue::from_json(doc);
+      ADD_FAILURE() << "expected an error for speedup " << bad;
+    } catch (const kn::knob_error& e) {
+      EXPECT_NE(std::string(e.what()).find("speedup must be a finite number > 0"), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(dir / "knobs.json", std::ios::trunc) << R"({"knobs": [)" + entry + "]}";  // control
+  EXPECT_EQ(kn::knob_catalogue::load(dir / "knobs.json").at(121).stride, 2);
+  expect_error(R"({"knobs": [)" + with(entry, "[\"cpu\"]", "[]") + "]}", "no device tag");
+  expect_error(R"({"knobs": [)" + with(entry, "[\"conv\"]", "[]") + "]}", "applies to no op kind");
+  expect_error(R"({"knobs": [)" + with(entry, "\"conv\"", "\"conv3d\"") + "]}", "conv3d");
+  // An empty knob list is a valid (empty) catalogue, but it has no baseline to tune from.
+  std::ofstream(dir / "knobs.json", std::ios::trunc) << R"({"knobs": []})";
+  const auto empty = kn::knob_catalogue::load(dir / "knobs.json");
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_THROW((void)empty.baseline_for(kn::device_kind::cpu), kn::knob_error);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ void apply_config(network& net, const knob_map& knobs, const std::string& device
   for (std::size_t i = 0; i < layers.size(); ++i)
     if (layers[i].tunable()) next[i] = layer_variant{};
   for (const auto& [op, kname] : knobs) {
-    auto it = std::find_if(layers.begin(), layers.end(), [&](const layer& l) { return l.name == op; });
+    auto it = std::find_if(layers.begin(), layers.end(), [&name = op](const layer& l) { return l.name == name; });
     if (it == layers.end() || !it->tunable())
       throw config_error("configuration names op '" + op + "', which is not a conv or dense layer of model '" +
                          net.net_model().name() + "'");

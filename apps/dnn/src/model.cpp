@@ -1,10 +1,13 @@
 #include "approxtune/dnn/model.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <type_traits>
 
 #include "approxtune/dnn/error.hpp"
 #include "approxtune/kernels/ops.hpp"
@@ -56,9 +59,23 @@ struct fnv {
   }
 };
 
+// An integer field of the architecture. json's get<int>() is a plain cast (undefined for 1e20,
+// a silent wrap for 2^32 + 2), and sizes near INT_MAX overflow the shape arithmetic (h + 2 * pad):
+// sizes, kernels, strides and paddings must be integers in [0, 2^24] (found by fuzzing, issue 9).
+int int_at(const nlohmann::json& j, const char* key) {
+  constexpr std::int64_t max = std::int64_t{1} << 24;
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::uint64_t(max)
+                                                         : v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max))
+    throw model_error((j.contains("name") && j.at("name").is_string() ? "layer '" + j.at("name").get<std::string>() + "': " : std::string()) +
+                      "field '" + key + "' must be an integer in [0, 16777216], not " + v.dump());
+  return static_cast<int>(v.get<std::int64_t>());
+}
+
 template <class T>
 T get_or(const nlohmann::json& j, const char* key, T def) {
-  return j.contains(key) ? j.at(key).get<T>() : def;
+  if constexpr (std::is_same_v<T, int>) return j.contains(key) ? int_at(j, key) : def;
+  else return j.contains(key) ? j.at(key).get<T>() : def;
 }
 
 }  // namespace
@@ -78,13 +95,29 @@ double layer::flops() const {
 
 model model::from_json(const nlohmann::json& arch) {
   model m;
+  std::string current;  // the layer being built, for an out-of-memory message
   try {
     if (arch.value("schema", std::string()) != "approxtune.dnn.model")
       throw model_error("not an approxtune model (\"schema\" must be \"approxtune.dnn.model\")");
     m.name_ = arch.at("name").get<std::string>();
     const auto& in = arch.at("input");
-    m.input_ = {1, in.at("channels").get<int>(), in.at("height").get<int>(), in.at("width").get<int>()};
-    m.classes_ = arch.at("classes").get<int>();
+    m.input_ = {1, int_at(in, "channels"), int_at(in, "height"), int_at(in, "width")};
+    m.classes_ = int_at(arch, "classes");
+    // Sizes are checked before anything is allocated: a layer holds at most 2^28 weights and a
+    // tensor of one image at most 2^28 values (1 GiB of float32 each).
+    constexpr double max_elements = double(1 << 28);
+    const auto check_size = [](const std::string& what, const shape4& s) {
+      if (s.n < 0 || s.c < 0 || s.h < 0 || s.w < 0)
+        throw model_error(what + " " + s.to_string() + " has a negative size");
+      const double n = double(s.n) * double(s.c) * double(s.h) * double(s.w);
+      if (n > max_elements) {
+        char count[32];
+        std::snprintf(count, sizeof count, "%.3g", n);
+        throw model_error(what + " " + s.to_string() + " has " + count +
+                          " elements; at most 2^28 (2.68e+08) are supported");
+      }
+    };
+    check_size("input", m.input_);
     m.layers_json_ = arch.at("layers");
     for (const auto& [k, v] : arch.items())
       if (k == "accuracy" || k == "training") m.metadata_[k] = v;
@@ -95,6 +128,7 @@ model model::from_json(const nlohmann::json& arch) {
       const int me = static_cast<int>(m.layers_.size());
       l.name = lj.value("name", std::string(lj.at("type").get<std::string>()) + std::to_string(me));
       if (index.count(l.name)) throw model_error("duplicate layer name '" + l.name + "'");
+      current = l.name;
       l.type = type_from_string(lj.at("type").get<std::string>());
       if (lj.contains("inputs")) {
         for (const auto& nm : lj.at("inputs")) {
@@ -115,21 +149,24 @@ model model::from_json(const nlohmann::json& arch) {
       const shape4 is = l.in_shape;
       switch (l.type) {
         case layer_type::conv: {
-          l.filters = lj.at("filters").get<int>();
-          l.kernel = lj.at("kernel").get<int>();
+          l.filters = int_at(lj, "filters");
+          l.kernel = int_at(lj, "kernel");
           const int s = get_or(lj, "stride", 1), p = get_or(lj, "pad", 0);
           l.conv = {s, s, p, p};
           l.has_bias = get_or(lj, "bias", true);
           l.weight_shape = {l.filters, is.c, l.kernel, l.kernel};
+          check_size("layer '" + l.name + "': weights", l.weight_shape);
           l.out_shape = kernels::conv2d_output_shape(is, l.weight_shape, l.conv);
+          check_size("layer '" + l.name + "': output", l.out_shape);
           l.weights.assign(l.weight_shape.size(), 0.0f);
           if (l.has_bias) l.bias.assign(static_cast<std::size_t>(l.filters), 0.0f);
           break;
         }
         case layer_type::dense: {
-          l.filters = lj.at("units").get<int>();
+          l.filters = int_at(lj, "units");
           l.has_bias = get_or(lj, "bias", true);
           l.weight_shape = {l.filters, static_cast<int>(is.image_size()), 1, 1};
+          check_size("layer '" + l.name + "': weights", l.weight_shape);
           l.out_shape = {1, l.filters, 1, 1};
           l.weights.assign(l.weight_shape.size(), 0.0f);
           if (l.has_bias) l.bias.assign(static_cast<std::size_t>(l.filters), 0.0f);
@@ -170,9 +207,16 @@ model model::from_json(const nlohmann::json& arch) {
       throw model_error("the last layer produces " + m.layers_.back().out_shape.to_string() + ", not " +
                         std::to_string(m.classes_) + " class scores");
   } catch (const nlohmann::json::exception& e) {
-    throw model_error(std::string("malformed model architecture: ") + e.what());
+    throw model_error(std::string("malformed model architecture") +
+                      (current.empty() ? "" : " (layer '" + current + "')") + ": " + e.what());
   } catch (const model_error&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw model_error("layer '" + current + "' needs more memory than there is: its sizes (filters, " +
+                      "kernel, units, input shape) are too large");
+  } catch (const std::length_error&) {
+    throw model_error("layer '" + current + "' needs more memory than there is: its sizes (filters, " +
+                      "kernel, units, input shape) are too large");
   } catch (const std::exception& e) {
     throw model_error(std::string("invalid model architecture: ") + e.what());
   }
@@ -276,6 +320,10 @@ void model::read_weights(const fs::path& path) {
     if (pos + std::size_t{n} * 4 > buf.size() - 8) bad("truncated");
     std::memcpy(v->data(), buf.data() + pos, std::size_t{n} * 4);
     pos += std::size_t{n} * 4;
+    const auto nonfinite = std::find_if(v->begin(), v->end(), [](float x) { return !std::isfinite(x); });
+    if (nonfinite != v->end())
+      bad("tensor '" + nm + "' holds a non-finite value (" + std::to_string(*nonfinite) + ") at index " +
+          std::to_string(nonfinite - v->begin()));
   }
   if (pos != buf.size() - 8) bad("unexpected bytes after the last tensor");
 }
@@ -299,7 +347,16 @@ model model::load_files(const fs::path& arch, const fs::path& weights) {
   return m;
 }
 
-model model::load(const fs::path& dir, const std::string& name) {
+model model::load(const fs::path& dir, const std::string& name, bool allow_outside_dir) {
+  // Lexically: absolute paths and ".." that climb out of dir are refused (files inside dir,
+  // symlinks included, are the models folder's own business).
+  const auto inside = [](const fs::path& rel) {
+    const fs::path n = rel.lexically_normal();
+    return !rel.empty() && rel.is_relative() && !rel.has_root_name() && *n.begin() != "..";
+  };
+  if (!allow_outside_dir && !inside(name + ".json"))
+    throw model_error("model name '" + name + "' leads outside the models folder '" + dir.string() +
+                      "' (allow it with --allow-outside-paths)");
   const fs::path arch = dir / (name + ".json");
   std::error_code ec;
   if (!fs::exists(arch, ec)) {
@@ -315,7 +372,18 @@ model model::load(const fs::path& dir, const std::string& name) {
   } catch (const nlohmann::json::exception& e) {
     throw model_error("model architecture file '" + arch.string() + "': " + e.what());
   }
-  return load_files(arch, dir / j.value("weights", name + ".weights"));
+  std::string weights = name + ".weights";
+  if (j.contains("weights")) {
+    if (!j["weights"].is_string())
+      throw model_error("model architecture file '" + arch.string() +
+                        "': field 'weights' must be a string (a file name in the models folder)");
+    weights = j["weights"].get<std::string>();
+  }
+  if (!allow_outside_dir && !inside(weights))
+    throw model_error("model architecture file '" + arch.string() + "' names weights file '" + weights +
+                      "', which is outside the models folder '" + dir.string() +
+                      "'; approxtune does not follow it without your consent (--allow-outside-paths)");
+  return load_files(arch, dir / weights);
 }
 
 void model::save(const fs::path& dir) const {

@@ -81,9 +81,13 @@ class model {
   static model from_json(const nlohmann::json& arch);
   /**
    * @brief Loads `<dir>/<name>.json` and the weights file it names (relative to @p dir).
+   * @param allow_outside_dir follow a weights path (or model name) that leads outside @p dir
+   *        (absolute, or through ".."); refused by default, since the architecture file may
+   *        come from someone else (the CLI's --allow-outside-paths)
    * @throws model_error naming the file, the tensor and what is wrong
    */
-  static model load(const std::filesystem::path& dir, const std::string& name);
+  static model load(const std::filesystem::path& dir, const std::string& name,
+                    bool allow_outside_dir = false);
   /** @brief Loads an architecture file and a weights file. @throws model_error */
   static model load_files(const std::filesystem::path& arch, const std::filesystem::path& weights);
   /** @brief Writes `<dir>/<name>.json` and `<dir>/<name>.weights`. @throws model_error */
