@@ -69,6 +69,7 @@ for t in $TARGETS; do
   rc=0
   "$BUILD/tests/fuzz/fuzz_$t" "$work/corpus" "${dict[@]}" -max_total_time="$SECONDS_EACH" \
     -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -seed="${FUZZ_SEED:-1}" \
     -artifact_prefix="$work/artifacts/" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
