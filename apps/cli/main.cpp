@@ -67,11 +67,6 @@ nlohmann::json opt_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-template <class T>
-void opt_from(const nlohmann::json& j, const char* key, std::optional<T>& v) {
-  if (j.contains(key)) v = j.at(key).is_null() ? std::nullopt : std::optional<T>(j.at(key).get<T>());
-}
-
 // The options a run is started with, as stored in its `runs.options` (for resume and export).
 nlohmann::json tune_args_json(const tune_cli& c) {
   return {{"app", cli::app_args_to_json(c.app)},
@@ -92,21 +87,34 @@ nlohmann::json tune_args_json(const tune_cli& c) {
 }
 
 void tune_args_from_json(const nlohmann::json& j, tune_cli& c) try {
+  if (!j.is_object()) throw store_error("the options stored with the run are not a JSON object");
   c.app = cli::app_args_from_json(j.value("app", nlohmann::json::object()));
   const auto t = j.value("tune", nlohmann::json::object());
-  if (t.contains("iterations")) c.iterations = t.at("iterations").get<std::size_t>();
-  opt_from(t, "qos_loss", c.qos_loss);
-  opt_from(t, "qos_min", c.qos_min);
-  opt_from(t, "keep_loss", c.keep_loss);
-  opt_from(t, "keep_min", c.keep_min);
-  opt_from(t, "take_best", c.take_best);
-  if (t.contains("no_test")) c.no_test = t.at("no_test").get<bool>();
-  if (t.contains("strategy")) c.strategy = t.at("strategy").get<std::string>();
-  if (t.contains("strategy_params")) c.strategy_params = t.at("strategy_params").get<std::string>();
-  if (t.contains("seed")) c.seed = t.at("seed").get<std::uint64_t>();
-  if (t.contains("batch")) c.batch = t.at("batch").get<std::size_t>();
-  if (t.contains("devices")) c.devices = t.at("devices").get<std::string>();
-  opt_from(t, "eval_timeout", c.eval_timeout);
+  if (!t.is_object()) throw store_error("the tune options stored with the run are not a JSON object");
+  const auto field = [&t](const char* key, auto& out) { cli::stored_field(t, key, out, "tune option"); };
+  const auto optional = [&t](const char* key, auto& out) {  // null = not given
+    if (!t.contains(key)) return;
+    if (t.at(key).is_null()) {
+      out.reset();
+      return;
+    }
+    typename std::remove_reference_t<decltype(out)>::value_type v{};
+    cli::stored_field(t, key, v, "tune option");
+    out = v;
+  };
+  field("iterations", c.iterations);
+  optional("qos_loss", c.qos_loss);
+  optional("qos_min", c.qos_min);
+  optional("keep_loss", c.keep_loss);
+  optional("keep_min", c.keep_min);
+  optional("take_best", c.take_best);
+  field("no_test", c.no_test);
+  field("strategy", c.strategy);
+  field("strategy_params", c.strategy_params);
+  field("seed", c.seed);
+  field("batch", c.batch);
+  field("devices", c.devices);
+  optional("eval_timeout", c.eval_timeout);
 } catch (const nlohmann::json::exception& e) {
   throw store_error(std::string("the options stored with the run are malformed: ") + e.what());
 }

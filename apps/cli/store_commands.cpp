@@ -298,26 +298,7 @@ app_args app_args_from_json(const nlohmann::json& j) {
   app_args a;
   if (!j.is_object()) throw store_error("the app options stored with the run are not a JSON object");
   // A store may have been edited by hand: a field of the wrong type is named.
-  const auto field = [&j](const char* key, auto& out) {
-    if (!j.contains(key)) return;
-    using T = std::remove_reference_t<decltype(out)>;
-    if constexpr (std::is_integral_v<T>) {
-      // json's get<> casts: undefined behaviour for 1e20, a silent wrap for -1 (issue 9 fuzzing).
-      const nlohmann::json& v = j.at(key);
-      const bool ok = v.is_number_unsigned()  ? std::in_range<T>(v.get<std::uint64_t>())
-                      : v.is_number_integer() ? std::in_range<T>(v.get<std::int64_t>())
-                                              : false;
-      if (!ok)
-        throw store_error(std::string("the app option '") + key + "' stored with the run is not an integer in range (" +
-                          v.dump() + ")");
-    }
-    try {
-      out = j.at(key).get<T>();
-    } catch (const nlohmann::json::exception&) {
-      throw store_error(std::string("the app option '") + key + "' stored with the run has the wrong type (" +
-                        j.at(key).dump() + ")");
-    }
-  };
+  const auto field = [&j](const char* key, auto& out) { stored_field(j, key, out, "app option"); };
   field("app", a.app);
   field("ops", a.ops);
   field("knobs", a.knobs);

@@ -6,13 +6,42 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app_factory.hpp"
+#include "approxtune/runtime/error.hpp"
 
 namespace approxtune::cli {
+
+/**
+ * @brief Reads `j[key]` into @p out when present (a stored run option; @p what names the group,
+ * e.g. "app option"). Integers must be JSON integers in @p out's range: nlohmann's get<> would
+ * cast 1e20 (undefined behaviour) and wrap -1 silently.
+ * @throws store_error naming the option and the stored value
+ */
+template <class T>
+void stored_field(const nlohmann::json& j, const char* key, T& out, const char* what) {
+  if (!j.contains(key)) return;
+  const nlohmann::json& v = j.at(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const bool ok = v.is_number_unsigned()  ? std::in_range<T>(v.get<std::uint64_t>())
+                    : v.is_number_integer() ? std::in_range<T>(v.get<std::int64_t>())
+                                            : false;
+    if (!ok)
+      throw store_error(std::string("the ") + what + " '" + key +
+                        "' stored with the run is not an integer in range (" + v.dump() + ")");
+  }
+  try {
+    out = v.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw store_error(std::string("the ") + what + " '" + key +
+                      "' stored with the run has the wrong type (" + v.dump() + ")");
+  }
+}
 
 /** @brief The app options as stored in a run's `options.app`. */
 nlohmann::json app_args_to_json(const app_args& a);

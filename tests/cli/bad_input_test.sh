@@ -85,6 +85,14 @@ if command -v sqlite3 > /dev/null; then
   expect_ok tamper-setup "${syn[@]}" --out "$dir/tamper"
   sqlite3 "$dir/tamper/results.db" "UPDATE runs SET options = '{\"app\": {\"ops\": \"many\"}}'"
   expect_error tampered-options "tamper/results.db.: the app option .ops. stored with the run (has the wrong type|is not an integer in range) \(\"many\"\)" tune --out "$dir/tamper" --resume
+  # The tune options a resume reads back: integers must be integers in range (no wrap, no UB).
+  expect_ok tamper-setup-2 "${syn[@]}" --out "$dir/tamper2"
+  sqlite3 "$dir/tamper2/results.db" "UPDATE runs SET options = json_set(options, '\$.tune.iterations', -1)"
+  expect_error tampered-iterations-negative "the tune option .iterations. stored with the run is not an integer in range \(-1\)" tune --out "$dir/tamper2" --resume
+  sqlite3 "$dir/tamper2/results.db" "UPDATE runs SET options = json_set(options, '\$.tune.iterations', 1e20)"
+  expect_error tampered-iterations-float "the tune option .iterations. stored with the run is not an integer in range \(1e\+20\)" tune --out "$dir/tamper2" --resume
+  sqlite3 "$dir/tamper2/results.db" "UPDATE runs SET options = json_set(options, '\$.tune', 5)"
+  expect_error tampered-tune-not-object "the tune options stored with the run are not a JSON object" tune --out "$dir/tamper2" --resume
 else
   echo "skip: sqlite3 not installed (tampered store, disk full)"
 fi
