@@ -9,23 +9,18 @@
 
 #include "approxtune/runtime/engine.hpp"
 #include "approxtune/runtime/error.hpp"
+#include "test_ops.hpp"
 
 using namespace approxtune;
 
 namespace {
 
-std::vector<op_knobs> ops(std::size_t n, std::size_t k) {
-  std::vector<knob> ks;
-  for (std::size_t i = 0; i < k; ++i) ks.emplace_back("k" + std::to_string(i));
-  std::vector<op_knobs> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back({"op" + std::to_string(i), ks});
-  return out;
-}
+using test_support::uniform_ops;
 
 // QoS = a function of the config; random sleeps so evaluations finish out of order.
 class jitter_app : public app {
  public:
-  jitter_app() : app(ops(4, 5)) {}
+  jitter_app() : app(uniform_ops(4, 5)) {}
   std::string name() const override { return "jitter"; }
   bool cost_is_timed() const override { return false; }
   measurement measure(const config_code& c, split s) const override {
@@ -103,7 +98,7 @@ TEST(engine, one_slot_and_many_give_identical_results) {
 namespace {
 class faulty_app : public app {
  public:
-  faulty_app() : app(ops(1, 6)) {}
+  faulty_app() : app(uniform_ops(1, 6)) {}
   std::string name() const override { return "faulty"; }
   bool cost_is_timed() const override { return false; }
   measurement measure(const config_code& c, split) const override {
@@ -176,7 +171,7 @@ TEST(engine, successes_reset_the_failure_count) {
 namespace {
 class hanging_app : public app {
  public:
-  hanging_app() : app(ops(1, 2)) {}
+  hanging_app() : app(uniform_ops(1, 2)) {}
   std::string name() const override { return "hang"; }
   bool cost_is_timed() const override { return false; }
   measurement measure(const config_code& c, split) const override {
@@ -215,7 +210,7 @@ namespace {
 // Timed cost: the engine must never let two timed measurements overlap on one device.
 class timed_app : public app {
  public:
-  timed_app() : app(ops(2, 3)) {}
+  timed_app() : app(uniform_ops(2, 3)) {}
   std::string name() const override { return "timed"; }
   measurement measure(const config_code&, split) const override {
     const int now = ++running_;

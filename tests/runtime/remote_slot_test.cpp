@@ -13,22 +13,17 @@
 
 #include "approxtune/runtime/engine.hpp"
 #include "approxtune/runtime/error.hpp"
+#include "test_ops.hpp"
 
 using namespace approxtune;
 
 namespace {
 
-std::vector<op_knobs> ops(std::size_t n, std::size_t k) {
-  std::vector<knob> ks;
-  for (std::size_t i = 0; i < k; ++i) ks.emplace_back("k" + std::to_string(i));
-  std::vector<op_knobs> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back({"op" + std::to_string(i), ks});
-  return out;
-}
+using test_support::uniform_ops;
 
 class modelled_app : public app {
  public:
-  modelled_app() : app(ops(5, 4)) {}
+  modelled_app() : app(uniform_ops(5, 4)) {}
   std::string name() const override { return "modelled"; }
   bool cost_is_timed() const override { return false; }
   measurement measure(const config_code& c, split s) const override {
