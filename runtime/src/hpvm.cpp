@@ -21,14 +21,19 @@ std::optional<int> hpvm_op::knob_id() const noexcept {
 
 namespace {
 
-// Splits on blanks (spaces and tabs); no empty tokens.
+// Blanks separate fields: space, tab, and the other ASCII whitespace controls (\r, \v, \f). A
+// line ending in "\r\r" (a file converted to CRLF twice) must not leave a '\r' inside its last
+// field, where it would be invisible in every message.
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+// Splits on blanks; no empty tokens.
 std::vector<std::string_view> tokens(std::string_view line) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    while (i < line.size() && blank(line[i])) ++i;
     const std::size_t b = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    while (i < line.size() && !blank(line[i])) ++i;
     if (i > b) out.push_back(line.substr(b, i - b));
   }
   return out;

@@ -150,6 +150,18 @@ TEST(hpvm_parse, approxtuner_lines_and_knob_ids) {
   EXPECT_FALSE((hpvm_op{"a", "b", "12x"}.knob_id()));
 }
 
+// A file converted to CRLF twice ends its lines in "\r\r\n"; a stray \r, \v or \f is a blank, never
+// part of a field (the fuzzer found "11\r\r..." kept as the knob, which printed back differently).
+TEST(hpvm_parse, control_whitespace_is_a_blank) {
+  const hpvm_file f =
+      parse_hpvm_configs("0.5\r\r\n+++++\r\r\nc 1.2\v0 90\f1\r\r\n1 cpu conv 11\r\r\r\n-----\r\r\n");
+  ASSERT_EQ(f.configs.size(), 1u);
+  EXPECT_EQ(f.configs[0].qos_loss, 1.0);
+  ASSERT_EQ(f.configs[0].nodes.size(), 1u);
+  EXPECT_EQ(f.configs[0].nodes[0].ops[0], (hpvm_op{"conv", "", "11"}));
+  EXPECT_EQ(f.configs[0].nodes[0].ops[0].knob_id(), 11);
+}
+
 TEST(hpvm_parse, malformed_files_name_line_and_fault) {
   const std::string block = "+++++\nconf1 1 0 90 0\n1 cpu conv fp32 11\n-----\n";
   expect_error("", 0, "empty file");
