@@ -52,8 +52,20 @@ int run_models(const models_args& a) {
               dir.string().c_str());
   std::printf("%-8s %6s %5s %9s %10s %10s %12s %12s\n", "model", "layers", "ops", "params", "size", "MFLOP/img",
               "acc tune %", "acc test %");
+  // One broken model (bad JSON, truncated weights, ...) is reported on its own line and the
+  // listing goes on: the others are still usable. The exit status says something was wrong.
+  std::size_t broken = 0;
   for (const auto& n : names) {
-    auto m = std::make_shared<const dnn::model>(dnn::model::load(dir, n, a.allow_outside));
+    std::shared_ptr<const dnn::model> m;
+    try {
+      m = std::make_shared<const dnn::model>(dnn::model::load(dir, n, a.allow_outside));
+    } catch (const std::exception& e) {
+      ++broken;
+      std::printf("%-8s (cannot be loaded: see the error)\n", n.c_str());
+      std::fflush(stdout);
+      std::fprintf(stderr, "approxtune: error: %s\n", e.what());
+      continue;
+    }
     std::string tune = "-", test = "-";
     char buf[32];
     if (data) {
@@ -62,22 +74,32 @@ int run_models(const models_args& a) {
       tune = buf;
       std::snprintf(buf, sizeof buf, "%.2f", net.accuracy(data->test));
       test = buf;
-    } else if (m->metadata().contains("accuracy")) {
-      const auto& acc = m->metadata()["accuracy"];
-      if (acc.contains("tune")) {
-        std::snprintf(buf, sizeof buf, "%.2f", acc["tune"].get<double>());
-        tune = buf;
-      }
-      if (acc.contains("test")) {
-        std::snprintf(buf, sizeof buf, "%.2f", acc["test"].get<double>());
-        test = buf;
-      }
+    } else if (const auto& meta = m->metadata(); meta.is_object() && meta.contains("accuracy") &&
+                                                 meta["accuracy"].is_object()) {
+      // Recorded by the trainer; a hand-edited value of another type shows as "?".
+      const auto& acc = meta["accuracy"];
+      auto recorded = [&](const char* key, std::string& out) {
+        if (!acc.contains(key)) return;
+        if (!acc[key].is_number()) {
+          out = "?";
+          return;
+        }
+        std::snprintf(buf, sizeof buf, "%.2f", acc[key].get<double>());
+        out = buf;
+      };
+      recorded("tune", tune);
+      recorded("test", test);
     }
     std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(m->weights_bytes()) / 1024.0);
     std::printf("%-8s %6zu %5zu %9zu %10s %10.2f %12s %12s\n", n.c_str(), m->layers().size(),
                 m->tunable_layers().size(), m->num_params(), buf, m->flops() / 1e6, tune.c_str(), test.c_str());
   }
   if (!a.measure) std::printf("(accuracies as recorded at training time by the engine; --measure recomputes them)\n");
+  if (broken > 0) {
+    std::fprintf(stderr, "approxtune: error: %zu of %zu models in '%s' cannot be loaded\n", broken,
+                 names.size(), dir.string().c_str());
+    return 1;
+  }
   return 0;
 }
 

@@ -125,6 +125,24 @@ TEST_F(IdxTest, RejectsCorruptFiles) {
   EXPECT_NE(error_of(dir / "short").find("too short"), std::string::npos);
 }
 
+// A gzip bomb: a valid IDX header followed by 1 GiB + 1 MiB of zeros compresses to about 1 MB
+// but would inflate past the reader's 1 GiB cap; it must stop there with a message, not try to
+// allocate more.
+TEST_F(IdxTest, GzipBombStopsAtTheSizeCap) {
+  const fs::path p = dir / "bomb.gz";
+  gzFile f = gzopen(p.c_str(), "wb1");
+  ASSERT_NE(f, nullptr);
+  const auto header = idx_bytes({1});  // claims one byte of data
+  gzwrite(f, header.data(), static_cast<unsigned>(header.size()));
+  const std::vector<std::uint8_t> zeros(std::size_t{1} << 20, 0);
+  for (int i = 0; i < 1025; ++i) gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size()));
+  gzclose(f);
+  EXPECT_LT(fs::file_size(p), std::uintmax_t{16} << 20);
+  const std::string e = error_of(p);
+  EXPECT_NE(e.find("more than 1024 MiB"), std::string::npos) << e;
+  EXPECT_NE(e.find("bomb.gz"), std::string::npos) << e;
+}
+
 TEST_F(IdxTest, MissingDatasetSaysHowToInstall) {
   try {
     (void)fashion_mnist::load(dir / "nowhere", false);

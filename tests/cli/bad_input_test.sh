@@ -171,6 +171,14 @@ else
   expect_error weights-path-dotdot "outside the models folder" models --models-dir "$dir/m_wdot"
   expect_ok weights-path-outside-allowed models --models-dir "$dir/m_wabs" --allow-outside-paths
   grep -q "^lenet" "$dir/out" || fail "[weights-path-outside-allowed] lenet not listed"
+  # One broken model among good ones: `models` lists the good ones, names the broken one, and
+  # exits non-zero.
+  mkdir -p "$dir/m_mixed"
+  cp "$models/lenet.json" "$models/lenet.weights" "$models/vgg.json" "$dir/m_mixed/"
+  head -c 1000 "$models/vgg.weights" > "$dir/m_mixed/vgg.weights"
+  expect_error models-one-broken "vgg.weights.*checksum mismatch" models --models-dir "$dir/m_mixed"
+  grep -q "^lenet  *[0-9]" "$dir/out" || fail "[models-one-broken] the good model is not listed: $(cat "$dir/out")"
+  grep -q "^vgg .*cannot be loaded" "$dir/out" || fail "[models-one-broken] the broken model has no row: $(cat "$dir/out")"
   expect_error model-name-outside "leads outside the models folder" tune --app dnn:../m_wabs/lenet "${dnn[@]:3}" --models-dir "$dir/m_type" --out "$dir/d10"
 
   data=/usr/share/datasets/fashion-mnist

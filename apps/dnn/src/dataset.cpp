@@ -25,6 +25,11 @@ namespace {
   throw dataset_error("dataset file '" + p.string() + "': " + what);
 }
 
+// Largest decompressed IDX file accepted: the biggest Fashion-MNIST file is 47 MB, so 1 GiB is
+// far above any real dataset and stops a gzip bomb (a small file that inflates without end)
+// before it exhausts memory.
+constexpr std::size_t max_decompressed_bytes = std::size_t{1} << 30;
+
 // Reads the whole file, gunzipping if it starts with the gzip magic.
 std::vector<std::uint8_t> read_all(const fs::path& path) {
   std::error_code ec;
@@ -37,13 +42,20 @@ std::vector<std::uint8_t> read_all(const fs::path& path) {
     z_stream zs{};
     if (inflateInit2(&zs, 15 + 32) != Z_OK) fail(path, "zlib initialisation failed");
     std::vector<std::uint8_t> out;
-    out.resize(std::max<std::size_t>(raw.size() * 4, 1 << 16));
+    out.resize(std::min(std::max<std::size_t>(raw.size() * 4, 1 << 16), max_decompressed_bytes));
     zs.next_in = raw.data();
     zs.avail_in = static_cast<uInt>(raw.size());
     int rc = Z_OK;
     std::size_t produced = 0;
     while (true) {
-      if (produced == out.size()) out.resize(out.size() * 2);
+      if (produced == out.size()) {
+        if (out.size() >= max_decompressed_bytes) {
+          inflateEnd(&zs);
+          fail(path, "gzip data decompresses to more than " + std::to_string(max_decompressed_bytes >> 20) +
+                         " MiB, far more than any IDX dataset (corrupt file or gzip bomb?)");
+        }
+        out.resize(std::min(out.size() * 2, max_decompressed_bytes));
+      }
       zs.next_out = out.data() + produced;
       zs.avail_out = static_cast<uInt>(out.size() - produced);
       rc = inflate(&zs, Z_NO_FLUSH);
