@@ -132,28 +132,76 @@ std::size_t dnn_app::split_images(split s) const {
 
 const labeled_images& dnn_app::split_data(split s) const { return s == split::tune ? data_->tune : data_->test; }
 
-/** @brief One slot's evaluator: its own network (buffers, workspace); the weights are shared. */
-class dnn_evaluator : public evaluator {
+// What differs between a CPU and a GPU slot: the network type, how it takes a configuration and
+// the split's images, and how it runs them. The measuring protocol itself (dnn_evaluator_of) is
+// the same on both.
+struct cpu_net_ops {
+  using net_type = network;
+  static std::unique_ptr<network> make(const dnn_app& a, const slot_info&) {
+    return std::make_unique<network>(a.shared_model(), a.options().batch);
+  }
+  static void configure(const dnn_app& a, network& n, const config_code& code) { a.apply(n, code); }
+  static void prepare(network&, const labeled_images&) {}
+  static double accuracy(network& n, const labeled_images& d, std::size_t count) { return n.accuracy(d, count); }
+  static double flops(const dnn_app&, const network& n, const config_code&) { return n.flops(); }
+  static std::size_t warm_images(const network& n, std::size_t timed) {
+    return std::min<std::size_t>(timed, static_cast<std::size_t>(n.max_batch()));
+  }
+  static void run(network& n, const labeled_images& d, std::size_t count) { n.run(d.images, count); }
+};
+
+// A GPU slot: images are uploaded once per split and stay on the device.
+struct gpu_net_ops {
+  using net_type = gpu_network;
+  static std::unique_ptr<gpu_network> make(const dnn_app& a, const slot_info& slot) {
+    return std::make_unique<gpu_network>(a.shared_model(), a.options().batch, slot.stream);
+  }
+  static void configure(const dnn_app& a, gpu_network& n, const config_code& code) {
+    for (std::size_t op = 0; op < code.size(); ++op)
+      n.set_variant(static_cast<std::size_t>(a.layer_of_op(op)), a.variant_for(op, a.space().knob_at(op, code[op]).name()));
+  }
+  static void prepare(gpu_network& n, const labeled_images& d) {
+    if (n.uploaded() != &d) n.upload(d);
+  }
+  static double accuracy(gpu_network& n, const labeled_images&, std::size_t count) { return n.accuracy(count); }
+  static double flops(const dnn_app& a, const gpu_network&, const config_code& code) {
+    network flops_only(a.shared_model(), 1);  // the FLOP count is the layers' arithmetic, device-independent
+    a.apply(flops_only, code);
+    return flops_only.flops();
+  }
+  static std::size_t warm_images(const gpu_network&, std::size_t timed) { return std::min<std::size_t>(timed, 100); }
+  static void run(gpu_network& n, const labeled_images&, std::size_t count) { n.run(count); }
+};
+
+/**
+ * @brief One slot's evaluator: its own network (buffers, workspace; the weights are shared) and,
+ * with paired timing, the exact network it is timed against.
+ */
+template <class Ops>
+class dnn_evaluator_of : public evaluator {
+  using net_type = typename Ops::net_type;
+
  public:
-  dnn_evaluator(const dnn_app& a, const slot_info& slot)
-      : app_(a), net_(a.shared_model(), a.options().batch), timing_lock_(slot.timing_lock),
-        mutex_(a.device_mutex(slot.device_id)) {
-    if (a.options().paired_timing) base_ = std::make_unique<network>(a.shared_model(), a.options().batch);
+  dnn_evaluator_of(const dnn_app& a, const slot_info& slot)
+      : app_(a), net_(Ops::make(a, slot)), timing_lock_(slot.timing_lock), mutex_(a.device_mutex(slot.device_id)) {
+    if (a.options().paired_timing) base_ = Ops::make(a, slot);
   }
 
   bool manages_timing() const override { return true; }
 
   measurement measure(const config_code& code, split s) override {
-    app_.apply(net_, code);
+    Ops::configure(app_, *net_, code);
     const labeled_images& d = app_.split_data(s);
+    Ops::prepare(*net_, d);
+    if (base_) Ops::prepare(*base_, d);
     const std::size_t n = app_.split_images(s);
     measurement m;
     {
       std::shared_lock<std::shared_mutex> shared(mutex_);
-      m.qos = net_.accuracy(d, n);
+      m.qos = Ops::accuracy(*net_, d, n);
     }
     if (app_.options().cost == cost_mode::model) {
-      m.cost = net_.flops();
+      m.cost = Ops::flops(app_, *net_, code);
       return m;
     }
     // Paired timing measures relative to the exact network, which is 1 relative to itself:
@@ -166,73 +214,24 @@ class dnn_evaluator : public evaluator {
     std::unique_lock<std::mutex> device_lock;
     if (timing_lock_) device_lock = std::unique_lock<std::mutex>(*timing_lock_);
     std::unique_lock<std::shared_mutex> exclusive(mutex_);
-    const std::size_t warm = std::min<std::size_t>(tn, static_cast<std::size_t>(net_.max_batch()));
-    net_.run(d.images, warm);
-    if (base_) base_->run(d.images, warm);
-    m.cost = median_cost(net_, base_.get(), app_.options().timing_repeats,
-                         [&](network& n) { n.run(d.images, tn); });
+    const std::size_t warm = Ops::warm_images(*net_, tn);
+    Ops::run(*net_, d, warm);
+    if (base_) Ops::run(*base_, d, warm);
+    m.cost = median_cost(*net_, base_.get(), app_.options().timing_repeats,
+                         [&](net_type& net) { Ops::run(net, d, tn); });
     return m;
   }
 
  private:
   const dnn_app& app_;
-  network net_;
-  std::unique_ptr<network> base_;  ///< the exact network, for paired timing
+  std::unique_ptr<net_type> net_;
+  std::unique_ptr<net_type> base_;  ///< the exact network, for paired timing
   std::mutex* timing_lock_;
   std::shared_mutex& mutex_;
 };
 
-/** @brief A GPU slot's evaluator: the same protocol on a gpu_network (images kept on the device). */
-class dnn_gpu_evaluator : public evaluator {
- public:
-  dnn_gpu_evaluator(const dnn_app& a, const slot_info& slot)
-      : app_(a), net_(a.shared_model(), a.options().batch, slot.stream), timing_lock_(slot.timing_lock),
-        mutex_(a.device_mutex(slot.device_id)) {
-    if (a.options().paired_timing) base_ = std::make_unique<gpu_network>(a.shared_model(), a.options().batch, slot.stream);
-  }
-  bool manages_timing() const override { return true; }
-
-  measurement measure(const config_code& code, split s) override {
-    for (std::size_t op = 0; op < code.size(); ++op)
-      net_.set_variant(static_cast<std::size_t>(app_.layer_of_op(op)),
-                       app_.variant_for(op, app_.space().knob_at(op, code[op]).name()));
-    const labeled_images& d = app_.split_data(s);
-    if (net_.uploaded() != &d) net_.upload(d);
-    if (base_ && base_->uploaded() != &d) base_->upload(d);
-    const std::size_t n = app_.split_images(s);
-    measurement m;
-    {
-      std::shared_lock<std::shared_mutex> shared(mutex_);
-      m.qos = net_.accuracy(n);
-    }
-    if (app_.options().cost == cost_mode::model) {
-      network flops_only(app_.shared_model(), 1);
-      app_.apply(flops_only, code);
-      m.cost = flops_only.flops();
-      return m;
-    }
-    if (base_ && code == app_.space().baseline_code()) {
-      m.cost = 1.0;
-      return m;
-    }
-    const std::size_t tn = app_.options().timing_images == 0 ? n : std::min(app_.options().timing_images, d.size());
-    std::unique_lock<std::mutex> device_lock;
-    if (timing_lock_) device_lock = std::unique_lock<std::mutex>(*timing_lock_);
-    std::unique_lock<std::shared_mutex> exclusive(mutex_);
-    net_.run(std::min<std::size_t>(tn, 100));
-    if (base_) base_->run(std::min<std::size_t>(tn, 100));
-    m.cost = median_cost(net_, base_.get(), app_.options().timing_repeats,
-                         [&](gpu_network& g) { g.run(tn); });
-    return m;
-  }
-
- private:
-  const dnn_app& app_;
-  gpu_network net_;
-  std::unique_ptr<gpu_network> base_;
-  std::mutex* timing_lock_;
-  std::shared_mutex& mutex_;
-};
+using cpu_evaluator = dnn_evaluator_of<cpu_net_ops>;
+using gpu_evaluator = dnn_evaluator_of<gpu_net_ops>;
 
 std::shared_mutex& dnn_app::device_mutex(const std::string& device_id) const {
   std::lock_guard<std::mutex> g(device_mutexes_lock_);
@@ -245,8 +244,8 @@ std::unique_ptr<evaluator> dnn_app::make_evaluator(const slot_info& slot) const 
   if (slot.device_kind != options_.device)
     throw config_error("dnn: the app was set up for --device " + options_.device + " (its knobs) but the engine gave it a " +
                        slot.device_kind + " slot (" + slot.device_id + "); pass --devices to match");
-  if (slot.device_kind == "gpu") return std::make_unique<dnn_gpu_evaluator>(*this, slot);
-  return std::make_unique<dnn_evaluator>(*this, slot);
+  if (slot.device_kind == "gpu") return std::make_unique<gpu_evaluator>(*this, slot);
+  return std::make_unique<cpu_evaluator>(*this, slot);
 }
 
 measurement dnn_app::measure(const config_code& code, split s) const {
@@ -254,9 +253,9 @@ measurement dnn_app::measure(const config_code& code, split s) const {
   if (options_.device == "gpu") {
     slot.device_id = "cuda:0";
     slot.device_kind = "gpu";
-    return dnn_gpu_evaluator(*this, slot).measure(code, s);
+    return gpu_evaluator(*this, slot).measure(code, s);
   }
-  dnn_evaluator e(*this, slot);
+  cpu_evaluator e(*this, slot);
   return e.measure(code, s);
 }
 

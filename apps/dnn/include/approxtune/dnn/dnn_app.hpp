@@ -106,8 +106,8 @@ class dnn_app : public app, public output_app {
   dnn_app(std::vector<op_knobs> ops, std::string device, std::shared_ptr<const model> m,
           std::shared_ptr<const fashion_mnist> data, dnn_options o, std::vector<int> op_layers);
 
-  friend class dnn_evaluator;
-  friend class dnn_gpu_evaluator;
+  template <class DeviceOps>
+  friend class dnn_evaluator_of;  // the CPU and GPU slot evaluators (dnn_app.cpp)
   /// QoS passes of a device hold its mutex shared, timed sections exclusively: a timing never
   /// overlaps any other pass on that device.
   std::shared_mutex& device_mutex(const std::string& device_id) const;
