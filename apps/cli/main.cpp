@@ -21,11 +21,16 @@
 #include "approxtune/runtime/logging.hpp"
 #include "approxtune/runtime/store.hpp"
 #include "store_commands.hpp"
+#include "tune_args.hpp"
 #include "approxtune/search/strategy.hpp"
 #include "approxtune/search/tuner.hpp"
 
 namespace fs = std::filesystem;
 using namespace approxtune;
+
+using cli::tune_args_from_json;
+using cli::tune_args_json;
+using cli::tune_cli;
 
 namespace {
 
@@ -39,85 +44,8 @@ extern "C" void on_sigint(int) {
   if (tuner* t = active_tuner.load()) t->request_stop();
 }
 
-struct tune_cli {
-  cli::app_args app;
-  std::size_t iterations = 1000;
-  std::optional<double> qos_loss, qos_min, keep_loss, keep_min;
-  std::optional<std::size_t> take_best;
-  bool no_test = false;
-  std::string strategy = "auto";
-  std::string strategy_params;  // JSON object passed to the strategy
-  std::uint64_t seed = 0;
-  std::size_t batch = 0;
-  std::string devices;
-  std::optional<double> eval_timeout;
-  std::string out;
-  bool overwrite = false;
-  bool resume = false;
-  bool new_run = false;
-  bool no_cache = false;
-  cli::mpi_args mpi;
-};
-
 // The MPI session of the process (a single-process one without mpirun).
 mpi::session* the_session = nullptr;
-
-template <class T>
-nlohmann::json opt_json(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-// The options a run is started with, as stored in its `runs.options` (for resume and export).
-nlohmann::json tune_args_json(const tune_cli& c) {
-  return {{"app", cli::app_args_to_json(c.app)},
-          {"tune",
-           {{"iterations", c.iterations},
-            {"qos_loss", opt_json(c.qos_loss)},
-            {"qos_min", opt_json(c.qos_min)},
-            {"keep_loss", opt_json(c.keep_loss)},
-            {"keep_min", opt_json(c.keep_min)},
-            {"take_best", opt_json(c.take_best)},
-            {"no_test", c.no_test},
-            {"strategy", c.strategy},
-            {"strategy_params", c.strategy_params},
-            {"seed", c.seed},
-            {"batch", c.batch},
-            {"devices", c.devices},
-            {"eval_timeout", opt_json(c.eval_timeout)}}}};
-}
-
-void tune_args_from_json(const nlohmann::json& j, tune_cli& c) try {
-  if (!j.is_object()) throw store_error("the options stored with the run are not a JSON object");
-  c.app = cli::app_args_from_json(j.value("app", nlohmann::json::object()));
-  const auto t = j.value("tune", nlohmann::json::object());
-  if (!t.is_object()) throw store_error("the tune options stored with the run are not a JSON object");
-  const auto field = [&t](const char* key, auto& out) { cli::stored_field(t, key, out, "tune option"); };
-  const auto optional = [&t](const char* key, auto& out) {  // null = not given
-    if (!t.contains(key)) return;
-    if (t.at(key).is_null()) {
-      out.reset();
-      return;
-    }
-    typename std::remove_reference_t<decltype(out)>::value_type v{};
-    cli::stored_field(t, key, v, "tune option");
-    out = v;
-  };
-  field("iterations", c.iterations);
-  optional("qos_loss", c.qos_loss);
-  optional("qos_min", c.qos_min);
-  optional("keep_loss", c.keep_loss);
-  optional("keep_min", c.keep_min);
-  optional("take_best", c.take_best);
-  field("no_test", c.no_test);
-  field("strategy", c.strategy);
-  field("strategy_params", c.strategy_params);
-  field("seed", c.seed);
-  field("batch", c.batch);
-  field("devices", c.devices);
-  optional("eval_timeout", c.eval_timeout);
-} catch (const nlohmann::json::exception& e) {
-  throw store_error(std::string("the options stored with the run are malformed: ") + e.what());
-}
 
 // Command-line flag of each stored option, and whether a resume may change it. Changing the
 // others would make the resumed run differ from the one that was started (the replay needs the

@@ -1,9 +1,10 @@
-// Fuzz target: the app options a run stores in its results store (runs.options, JSON), which the
-// command line reads back from the file to rebuild the app: `approxtune export DIR --format hpvm`
-// calls cli::stored_app_args (options["app"] -> app_args_from_json), then cli::make_app. Text
+// Fuzz target: the options a run stores in its results store (runs.options, JSON), which the
+// command line reads back from the file: the app options (`approxtune export DIR --format hpvm`
+// calls cli::stored_app_args (options["app"] -> app_args_from_json), then cli::make_app), and
+// the tune options (`tune --resume` and the MPI workers call cli::tune_args_from_json). Text
 // that is not JSON never gets here (the store reader refuses it with store_error). Bad options
 // must give an approxtune::error (store_error or config_error) naming the field; options that
-// load must hold the file's integers exactly (no wrap), survive app_args_to_json unchanged, and a
+// load must hold the file's integers exactly (no wrap), survive *_to_json unchanged, and a
 // small synthetic app is built from them.
 #include <cstdint>
 #include <string>
@@ -14,13 +15,48 @@
 #include "approxtune/runtime/error.hpp"
 #include "fuzz_util.hpp"
 #include "store_commands.hpp"
+#include "tune_args.hpp"
 
 namespace cli = approxtune::cli;
 namespace fuzz = approxtune::fuzz;
 
+namespace {
+
+// The tune options: stored integers kept exactly, and tune_args_json -> tune_args_from_json
+// gives back the same options.
+void check_tune_options(const nlohmann::json& options) {
+  cli::tune_cli c;
+  try {
+    cli::tune_args_from_json(options, c);
+  } catch (const approxtune::error&) {
+    return;  // the documented errors
+  }
+  const auto& t = options.value("tune", nlohmann::json::object());
+  const auto same = [&](const char* key, double got) {
+    if (t.contains(key) && t.at(key).is_number() && t.at(key).get<double>() != got)
+      fuzz::finding(std::string("tune option ") + key + " is " + t.at(key).dump() + " in the file but " +
+                    std::to_string(got) + " after loading");
+  };
+  same("iterations", static_cast<double>(c.iterations));
+  same("seed", static_cast<double>(c.seed));
+  same("batch", static_cast<double>(c.batch));
+  if (c.take_best) same("take_best", static_cast<double>(*c.take_best));
+  const nlohmann::json once = cli::tune_args_json(c);
+  cli::tune_cli again;
+  try {
+    cli::tune_args_from_json(once, again);
+  } catch (const approxtune::error& e) {
+    fuzz::finding(std::string("tune options written by tune_args_json do not load: ") + e.what());
+  }
+  if (cli::tune_args_json(again) != once) fuzz::finding("tune options round trip changed them");
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto options = nlohmann::json::parse(data, data + size, nullptr, false);
   if (options.is_discarded()) return 0;
+  check_tune_options(options);
   cli::app_args a;
   try {
     a = cli::stored_app_args(options);
