@@ -22,6 +22,15 @@ namespace fuzz = approxtune::fuzz;
 
 namespace {
 
+// A number stored under @p key of @p section must load as exactly that number (no wrap, no
+// rounding to another integer).
+void same_number(const nlohmann::json& section, const char* what, const char* key, double got) {
+  if (section.is_object() && section.contains(key) && section.at(key).is_number() &&
+      section.at(key).get<double>() != got)
+    fuzz::finding(std::string(what) + " " + key + " is " + section.at(key).dump() + " in the file but " +
+                  std::to_string(got) + " after loading");
+}
+
 // The tune options: stored integers kept exactly, and tune_args_json -> tune_args_from_json
 // gives back the same options.
 void check_tune_options(const nlohmann::json& options) {
@@ -32,11 +41,7 @@ void check_tune_options(const nlohmann::json& options) {
     return;  // the documented errors
   }
   const auto& t = options.value("tune", nlohmann::json::object());
-  const auto same = [&](const char* key, double got) {
-    if (t.contains(key) && t.at(key).is_number() && t.at(key).get<double>() != got)
-      fuzz::finding(std::string("tune option ") + key + " is " + t.at(key).dump() + " in the file but " +
-                    std::to_string(got) + " after loading");
-  };
+  const auto same = [&](const char* key, double got) { same_number(t, "tune option", key, got); };
   same("iterations", static_cast<double>(c.iterations));
   same("seed", static_cast<double>(c.seed));
   same("batch", static_cast<double>(c.batch));
@@ -64,11 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // the documented errors
   }
   const auto& app = options.value("app", nlohmann::json::object());
-  const auto same = [&](const char* key, double got) {
-    if (app.contains(key) && app.at(key).is_number() && app.at(key).get<double>() != got)
-      fuzz::finding(std::string("option ") + key + " is " + app.at(key).dump() + " in the file but " +
-                    std::to_string(got) + " after loading");
-  };
+  const auto same = [&](const char* key, double got) { same_number(app, "option", key, got); };
   same("ops", static_cast<double>(a.ops));
   same("knobs", static_cast<double>(a.knobs));
   same("tune_images", static_cast<double>(a.tune_images));
