@@ -112,9 +112,12 @@ class auto_core final : public strategy {
       double reward = 0.0;
       if (ok && o.qos >= threshold_) {
         const double before = archive_.hypervolume();
+        // Only points that enter the front keep their code (the operators start from front
+        // points): most feasible observations never do, and a long run would otherwise hold
+        // every one of them (~85 bytes each).
         const auto id = static_cast<std::uint32_t>(codes_.size());
-        codes_.emplace_back(o.code.begin(), o.code.end());
         const double gain = archive_.insert(o.qos, 1.0 / o.cost, id);
+        if (archive_.last_kept()) codes_.emplace_back(o.code.begin(), o.code.end());
         if (gain > 0.0) reward = before > 0.0 ? std::min(1.0, gain / before) : 1.0;
         if (op >= 0) gain_[op] += gain;
       }
@@ -417,7 +420,7 @@ class auto_core final : public strategy {
   proposed_set proposed_;
   front_archive archive_;
   std::deque<config_code> seeds_;
-  std::vector<config_code> codes_;  // feasible observed configurations, by archive id
+  std::vector<config_code> codes_;  // configurations that entered the front, by archive id
   std::vector<int> pending_;        // operator of each proposal of the last batch (-1: seed)
 
   std::vector<double> gap_cumulative_;
