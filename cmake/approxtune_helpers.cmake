@@ -9,14 +9,19 @@ if(APPROXTUNE_SANITIZE)
   add_compile_options(-fsanitize=${APPROXTUNE_SANITIZE} -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${APPROXTUNE_SANITIZE})
   if(APPROXTUNE_SANITIZE MATCHES "thread")
-    # libtbb is not instrumented: oneTBB's thread-tool notifications (TBB_USE_PROFILING_TOOLS=2)
-    # and its small-object pool are mapped to TSan happens-before annotations, so TSan sees the
-    # synchronisation oneTBB does inside libtbb (why and what: the comment in the source).
-    # Linked (first, before libtbb) into every test and the CLI: approxtune_add_test, and the
-    # top-level CMakeLists.txt for approxtune_cli.
-    add_compile_definitions(TBB_USE_PROFILING_TOOLS=2)
-    add_library(approxtune_tsan_tbb SHARED ${CMAKE_CURRENT_LIST_DIR}/sanitizers/tsan_tbb_annotations.cpp)
-    target_link_libraries(approxtune_tsan_tbb PRIVATE TBB::tbb ${CMAKE_DL_LIBS})
+    # TSan only sees the synchronisation inside libtbb (a task spawned on one thread and run on
+    # a worker, the end of a wait) when libtbb itself is instrumented: Debian's is not, and
+    # then every engine run reports false races. scripts/build_tsan_tbb.sh builds the installed
+    # oneTBB version with -fsanitize=thread; configure with -DTBB_DIR=<its prefix>/lib/cmake/TBB
+    # (the build RPATH then points the tests and the CLI at it). Checked here: an instrumented
+    # libtbb references the TSan runtime's __tsan_func_entry.
+    get_target_property(_tbb_lib TBB::tbb LOCATION)
+    file(STRINGS "${_tbb_lib}" _tbb_tsan REGEX "__tsan_func_entry" LIMIT_COUNT 1)
+    if(NOT _tbb_tsan)
+      message(FATAL_ERROR "APPROXTUNE_SANITIZE=thread needs a libtbb built with -fsanitize=thread, "
+        "but ${_tbb_lib} is not: run scripts/build_tsan_tbb.sh <dir> and configure with "
+        "-DTBB_DIR=<dir>/prefix/lib/cmake/TBB")
+    endif()
   endif()
 endif()
 
@@ -46,9 +51,6 @@ endfunction()
 function(approxtune_add_test name)
   cmake_parse_arguments(A "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
-  if(TARGET approxtune_tsan_tbb)
-    target_link_libraries(${name} PRIVATE approxtune_tsan_tbb)  # first: it must precede libtbb
-  endif()
   target_link_libraries(${name} PRIVATE ${A_LIBS} GTest::gtest GTest::gmock GTest::gtest_main approxtune_warnings)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${A_LABELS}")
 endfunction()

@@ -13,6 +13,7 @@ pkgs=(
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist gnuplot-nox
   clang libclang-rt-14-dev
+  dpkg-dev debian-archive-keyring  # scripts/build_tsan_tbb.sh: apt-get source + dpkg-source
 )
 
 # Thrust: the CUDA toolkit's CCCL when a toolkit is present, else Debian's libthrust-dev (the

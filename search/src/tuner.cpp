@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <thread>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -110,7 +111,9 @@ const std::vector<config>& tuner::kept_configs() const {
 
 void tuner::request_stop() noexcept {
   stop_.store(true);
+  stop_callers_.fetch_add(1);  // before the load: `tune` then waits for us (seq_cst)
   if (engine* e = engine_.load()) e->request_stop();
+  stop_callers_.fetch_sub(1);
 }
 
 const std::vector<config>& tuner::tune(const tune_options& opt) {
@@ -145,10 +148,16 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   eo.logger = log;
   engine eng(app_, eo);
   engine_.store(&eng);
+  // Before `eng` is destroyed: no new request_stop() can reach it, and one that already loaded
+  // it (another thread, e.g. the store's error handler) has finished with it.
   struct engine_reset {
     std::atomic<engine*>& e;
-    ~engine_reset() { e.store(nullptr); }
-  } reset_engine{engine_};
+    std::atomic<int>& callers;
+    ~engine_reset() {
+      e.store(nullptr);
+      while (callers.load() != 0) std::this_thread::yield();
+    }
+  } reset_engine{engine_, stop_callers_};
   if (stop_.load()) eng.request_stop();
 
   // 1. The baseline, always first: its cost makes every other cost relative.

@@ -406,7 +406,9 @@ TEST(PredictivePi1, IncrementalUpdateEqualsTheFromScratchSum) {
         EXPECT_EQ(p.moves_since_refresh(), before + 1);
       }
       // `set` refreshes rather than go past the period (direct `move`s may go past it).
-      if (changed > 0) EXPECT_LE(p.moves_since_refresh(), search::output_predictor::refresh_moves);
+      if (changed > 0) {
+        EXPECT_LE(p.moves_since_refresh(), search::output_predictor::refresh_moves);
+      }
     }
     ASSERT_EQ(std::vector<knob_index>(p.code().begin(), p.code().end()), code);
     m.predict(code, scratch);

@@ -2,10 +2,13 @@
 // selection, take_best_n, test filtering, outputs; checked on small apps with known answers.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "approxtune/apps/synthetic.hpp"
 #include "approxtune/runtime/error.hpp"
@@ -403,6 +406,43 @@ TEST_F(tuner_test, tiny_space_with_a_real_strategy_terminates) {
     EXPECT_EQ(t.summary().evaluations, 2u) << s;
     EXPECT_TRUE(t.summary().exhausted) << s;
   }
+}
+
+// request_stop() from another thread while tune() ends (the CLI's store error handler does
+// this): it must never touch the engine tune() is destroying. A regression test mainly for the
+// ThreadSanitizer build: before the fix TSan reported the race in every run of this test;
+// without a sanitizer the use after free is only caught if it happens to crash.
+TEST_F(tuner_test, request_stop_from_another_thread_while_tune_ends_is_safe) {
+  apps::synthetic_options so;
+  so.ops = 4;
+  so.knobs = 3;
+  apps::synthetic_app a(so);
+  tuner t(a);
+  std::atomic<bool> done{false};
+  std::thread stopper([&] {  // stops at random points: before the baseline, mid-run, at the end
+    std::mt19937 rng(7);
+    while (!done.load()) {
+      t.request_stop();
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+    }
+  });
+  for (int i = 0; i < 40; ++i) {
+    tune_options o;
+    o.strategy = "random";
+    o.max_iter = 40;
+    o.seed = static_cast<std::uint64_t>(i);
+    o.devices = "cpu:2";
+    try {
+      t.tune(o);
+      EXPECT_LE(t.summary().evaluations, o.max_iter) << i;
+    } catch (const error& e) {  // stopped before a baseline (tune or test split) was measured
+      const std::string m = e.what();
+      EXPECT_TRUE(m.find("baseline") != std::string::npos &&
+                  m.find("cancelled") != std::string::npos) << m;
+    }
+  }
+  done.store(true);
+  stopper.join();
 }
 
 TEST_F(tuner_test, same_seed_and_batch_give_the_same_results_for_any_slot_count) {

@@ -108,7 +108,10 @@ class tuner {
    */
   const std::vector<config>& tune(const tune_options& options);
 
-  /** @brief Stops after the in-flight evaluations; `tune` then selects from what it has. */
+  /**
+   * @brief Stops after the in-flight evaluations; `tune` then selects from what it has.
+   * Safe from any thread and from a signal handler (lock-free), also while `tune` ends.
+   */
   void request_stop() noexcept;
 
   bool tuned() const noexcept { return tuned_; }
@@ -156,6 +159,9 @@ class tuner {
   bool tuned_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<engine*> engine_{nullptr};
+  // request_stop() calls in progress: `tune` clears engine_ and waits for them to finish
+  // before it destroys the engine they may be using.
+  std::atomic<int> stop_callers_{0};
 };
 
 }  // namespace approxtune
