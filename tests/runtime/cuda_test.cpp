@@ -23,7 +23,9 @@ TEST(cuda, checked_calls_throw_with_file_line_and_what) {
 TEST(cuda, no_device_means_zero_devices_and_no_crash) {
   const int n = cuda::device_count();
   EXPECT_GE(n, 0);
-  if (!cuda::built_with_cuda()) EXPECT_EQ(n, 0);
+  if (!cuda::built_with_cuda()) {
+    EXPECT_EQ(n, 0);
+  }
   std::size_t gpus = 0;
   for (const auto& d : discover_devices()) gpus += d.kind == "gpu";
   EXPECT_EQ(gpus, static_cast<std::size_t>(n));

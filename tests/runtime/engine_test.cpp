@@ -144,7 +144,9 @@ TEST(engine, slots_that_keep_failing_are_retired_then_the_run_stops) {
   for (const auto& x : r) {
     failed += x.status == eval_status::failed;
     skipped += x.status == eval_status::skipped;
-    if (x.status == eval_status::skipped) EXPECT_EQ(x.reason, "no evaluation slot left");
+    if (x.status == eval_status::skipped) {
+      EXPECT_EQ(x.reason, "no evaluation slot left");
+    }
   }
   EXPECT_EQ(failed, 6u);  // 3 per slot, then each slot is retired
   EXPECT_EQ(skipped, 14u);
