@@ -1,4 +1,5 @@
-// Shared by the runtime tests: a knob-space declaration of n ops that each take the same k knobs.
+// Shared by the runtime and search tests: a knob-space declaration of n ops that each take the
+// same k knobs.
 #pragma once
 
 #include <string>

@@ -18,6 +18,7 @@
 #include "approxtune/search/predictive.hpp"
 #include "approxtune/search/strategy.hpp"
 #include "approxtune/search/tuner.hpp"
+#include "runtime/test_ops.hpp"
 #include "strategy_driver.hpp"
 
 using namespace approxtune;
@@ -205,7 +206,7 @@ class linear_output_app final : public app, public output_app {
  public:
   linear_output_app(std::size_t ops, std::size_t knobs, std::size_t images, std::size_t classes,
                     std::uint64_t seed, std::uint64_t content)
-      : app(declare(ops, knobs)), knobs_(knobs), images_(images), classes_(classes),
+      : app(test_support::uniform_ops(ops, knobs)), knobs_(knobs), images_(images), classes_(classes),
         content_(content) {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int> small(-3, 3), label(0, static_cast<int>(classes) - 1),
@@ -268,14 +269,6 @@ class linear_output_app final : public app, public output_app {
   }
 
  private:
-  static std::vector<op_knobs> declare(std::size_t ops, std::size_t knobs) {
-    std::vector<knob> ks;
-    for (std::size_t k = 0; k < knobs; ++k) ks.emplace_back("k" + std::to_string(k));
-    std::vector<op_knobs> out;
-    for (std::size_t i = 0; i < ops; ++i) out.push_back({"op" + std::to_string(i), ks});
-    return out;
-  }
-
   std::size_t knobs_, images_, classes_;
   std::uint64_t content_;
   std::vector<float> base_;
