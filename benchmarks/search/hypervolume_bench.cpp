@@ -193,10 +193,10 @@ int main(int argc, char** argv) {
           used.push_back(static_cast<double>(buf.size()));
           for (std::size_t bi = 0; bi < budgets.size(); ++bi) {
             std::vector<apps::front_point> pts;
-            for (std::size_t row = 0; row < std::min(budgets[bi], buf.size()); ++row) {
-              if (buf.qos(row) >= 100.0 - loss_budget && buf.cost(row) > 0.0)
-                pts.push_back({buf.qos(row), 1.0 / buf.cost(row)});
-            }
+            buf.scan([&](std::size_t row, const result_view& v) {
+              if (row < budgets[bi] && v.qos >= 100.0 - loss_budget && v.cost > 0.0)
+                pts.push_back({v.qos, 1.0 / v.cost});
+            });
             cells[bi].ratios.push_back(apps::hypervolume(pts, 100.0, loss_budget) / exact_hv);
           }
         }

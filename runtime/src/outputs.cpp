@@ -320,9 +320,10 @@ std::string tradeoff_svg(const tuning_report& r) {
      << "' viewBox='0 0 " << W << " " << H << "' font-family='sans-serif'>\n";
   os << "<rect width='100%' height='100%' fill='white'/>\n";
   const double bt = r.baseline_tune_qos;
-  // Very large runs: draw at most 50,000 kept points (evenly strided) to keep the file usable.
+  // Very large runs: draw at most ~2 x max_plotted_kept kept points (evenly strided) to keep
+  // the file usable.
   series kept{"Kept configs", "#1f77b4", {}}, best{"Best configs", "#ff7f0e", {}};
-  const std::size_t stride = std::max<std::size_t>(1, r.kept.size() / 50000);
+  const std::size_t stride = std::max<std::size_t>(1, r.kept.size() / max_plotted_kept);
   for (std::size_t i = 0; i < r.kept.size(); i += stride)
     kept.pts.emplace_back(bt - r.kept[i].qos, r.kept[i].speedup());
   for (const auto& c : r.best_prefilter) best.pts.emplace_back(bt - c.qos, c.speedup());

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -247,6 +248,7 @@ results_store::~results_store() {
     stopping_ = true;
   }
   wake_writer_.notify_all();
+  room_.notify_all();
   // A write failure was logged by the writer when it happened.
   if (writer_.joinable()) writer_.join();
 }
@@ -327,6 +329,13 @@ void results_store::record(std::span<const evaluation> evals) {
   if (!failure_.empty()) throw store_error(failure_);
   if (run_id_ == 0)
     throw store_error("results store '" + file_.string() + "': no run started or resumed");
+  const std::size_t max_queued =
+      options_.max_queued_rows > 0 ? options_.max_queued_rows : 4 * std::max<std::size_t>(1, options_.batch_rows);
+  if (queue_.size() >= max_queued) {
+    wake_writer_.notify_one();
+    room_.wait(lk, [&] { return queue_.size() < max_queued || !failure_.empty() || stopping_; });
+    if (!failure_.empty()) throw store_error(failure_);
+  }
   const bool was_empty = queue_.empty();
   if (was_empty) oldest_ = std::chrono::steady_clock::now();
   for (const auto& e : evals)
@@ -378,6 +387,7 @@ void results_store::writer_loop() {
     });
     batch.clear();
     batch.swap(queue_);
+    room_.notify_all();
     lk.unlock();
     std::string failure;
     try {
@@ -395,6 +405,7 @@ void results_store::writer_loop() {
       queue_.clear();
       auto handler = on_error_;
       written_.notify_all();
+      room_.notify_all();
       lk.unlock();
       logger()->error("{}", failure);
       if (handler) handler(failure);
@@ -405,6 +416,7 @@ void results_store::writer_loop() {
         queue_.clear();
         committed_ = queued_;
         written_.notify_all();
+        room_.notify_all();
         if (stopping_) return;
         flush_requested_ = false;
       }

@@ -31,7 +31,7 @@ class auto_core final : public strategy {
       : space_(ctx.space),
         threshold_(ctx.qos_threshold),
         rng_(ctx.seed, auto_salt),
-        proposed_(*ctx.space),
+        proposed_(*ctx.space, ctx.history),
         archive_(ctx.qos_threshold) {
     const auto& p = ctx.params;
     window_ = static_cast<std::size_t>(param_number(p, "window", 256, auto_strategy_name, 1, 1e9));

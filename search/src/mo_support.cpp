@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <limits>
 
@@ -137,25 +138,68 @@ std::vector<model_point> additive_front(const additive_model& model, double min_
 replay_strategy::replay_strategy(const strategy_context& ctx, core_factory factory)
     : ctx_(ctx), factory_(factory), core_(factory(ctx)) {}
 
+void replay_strategy::append_round(record_spill& to, const round& r) {
+  std::byte rec[25];
+  const std::uint64_t asked = r.asked, got = r.got, n = r.observations;
+  std::memcpy(rec, &asked, 8);
+  std::memcpy(rec + 8, &got, 8);
+  rec[16] = static_cast<std::byte>(r.observed ? 1 : 0);
+  std::memcpy(rec + 17, &n, 8);
+  to.append(rec);
+}
+
+void replay_strategy::append_obs(record_spill& to, const obs_record& o) {
+  std::byte rec[18];
+  std::memcpy(rec, &o.qos, 8);
+  std::memcpy(rec + 8, &o.cost, 8);
+  rec[16] = static_cast<std::byte>(o.ok ? 1 : 0);
+  rec[17] = static_cast<std::byte>(o.cached ? 1 : 0);
+  to.append(rec);
+}
+
+replay_strategy::obs_record replay_strategy::obs_at(std::size_t i) const {
+  std::byte rec[18];
+  obs_.read(i, rec);
+  obs_record o;
+  std::memcpy(&o.qos, rec, 8);
+  std::memcpy(&o.cost, rec + 8, 8);
+  o.ok = rec[16] != std::byte{0};
+  o.cached = rec[17] != std::byte{0};
+  return o;
+}
+
+void replay_strategy::for_each_round(
+    const std::function<void(const round&, std::size_t first_obs)>& visit) const {
+  std::size_t first = 0;
+  rounds_.scan([&](std::size_t, const std::byte* block, std::size_t count) {
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::byte* rec = block + 25 * k;
+      std::uint64_t asked, got, n;
+      std::memcpy(&asked, rec, 8);
+      std::memcpy(&got, rec + 8, 8);
+      std::memcpy(&n, rec + 17, 8);
+      round r{asked, got, rec[16] != std::byte{0}, n};
+      visit(r, first);
+      first += n;
+    }
+  });
+  if (last_) visit(*last_, first);
+}
+
 std::vector<config_code> replay_strategy::propose(std::size_t n) {
   auto out = core_->propose(n);
-  round r;
-  r.asked = n;
-  r.got = out.size();
-  rounds_.push_back(std::move(r));
+  if (last_) append_round(rounds_, *last_);
+  last_ = round{n, out.size(), false, 0};
   return out;
 }
 
 void replay_strategy::observe(std::span<const observation> results) {
   core_->observe(results);
-  if (rounds_.empty()) return;
-  auto& r = rounds_.back();
-  r.observed = true;
+  if (!last_) return;
+  last_->observed = true;
   for (const auto& o : results) {
-    r.qos.push_back(o.qos);
-    r.cost.push_back(o.cost);
-    r.ok.push_back(o.ok ? 1 : 0);
-    r.cached.push_back(o.cached ? 1 : 0);
+    append_obs(obs_, {o.qos, o.cost, o.ok, o.cached});
+    ++last_->observations;
   }
 }
 
@@ -173,12 +217,14 @@ double number_from(const nlohmann::json& j) {
 
 nlohmann::json replay_strategy::save_state() const {
   nlohmann::json rounds = nlohmann::json::array();
-  for (const auto& r : rounds_) {
+  for_each_round([&](const round& r, std::size_t first) {
     nlohmann::json obs = nlohmann::json::array();
-    for (std::size_t i = 0; i < r.qos.size(); ++i)
-      obs.push_back({number_or_null(r.qos[i]), number_or_null(r.cost[i]), r.ok[i], r.cached[i]});
+    for (std::size_t i = 0; i < r.observations; ++i) {
+      const auto o = obs_at(first + i);
+      obs.push_back({number_or_null(o.qos), number_or_null(o.cost), o.ok ? 1 : 0, o.cached ? 1 : 0});
+    }
     rounds.push_back({{"asked", r.asked}, {"got", r.got}, {"observed", r.observed}, {"obs", obs}});
-  }
+  });
   return {{"strategy", name()},
           {"seed", ctx_.seed},
           {"qos_threshold", ctx_.qos_threshold},
@@ -195,10 +241,15 @@ void replay_strategy::load_state(const nlohmann::json& state) {
     ctx.seed = state.at("seed").get<std::uint64_t>();
     ctx.qos_threshold = state.at("qos_threshold").get<double>();
     ctx.params = state.at("params");
+    // The replay re-proposes the saved rounds: a tuner's history (what this tuner has seen
+    // since) would make them look proposed already. The loaded core keeps its own set.
+    ctx.history = nullptr;
     auto core = factory_(ctx);
-    std::vector<round> rounds;
+    record_spill rounds_log{rounds_.record_bytes()}, obs_log{obs_.record_bytes()};
+    std::optional<round> last;
     std::vector<observation> obs;
     for (const auto& jr : state.at("rounds")) {
+      if (last) append_round(rounds_log, *last);
       round r;
       r.asked = jr.at("asked").get<std::size_t>();
       r.got = jr.at("got").get<std::size_t>();
@@ -212,19 +263,20 @@ void replay_strategy::load_state(const nlohmann::json& state) {
       obs.clear();
       for (std::size_t i = 0; i < jobs.size(); ++i) {
         const auto& o = jobs[i];
-        r.qos.push_back(number_from(o.at(0)));
-        r.cost.push_back(number_from(o.at(1)));
-        r.ok.push_back(o.at(2).get<std::uint8_t>());
-        r.cached.push_back(o.at(3).get<std::uint8_t>());
-        obs.push_back({proposals[i], r.qos.back(), r.cost.back(), r.ok.back() != 0,
-                       r.cached.back() != 0});
+        const obs_record rec{number_from(o.at(0)), number_from(o.at(1)),
+                             o.at(2).get<std::uint8_t>() != 0, o.at(3).get<std::uint8_t>() != 0};
+        append_obs(obs_log, rec);
+        ++r.observations;
+        obs.push_back({proposals[i], rec.qos, rec.cost, rec.ok, rec.cached});
       }
       if (r.observed) core->observe(obs);
-      rounds.push_back(std::move(r));
+      last = r;
     }
     ctx_ = std::move(ctx);
     core_ = std::move(core);
-    rounds_ = std::move(rounds);
+    rounds_ = std::move(rounds_log);
+    obs_ = std::move(obs_log);
+    last_ = last;
   } catch (const nlohmann::json::exception& e) {
     throw config_error("load_state of '" + who + "': " + e.what());
   }

@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 
 #include "approxtune/runtime/config.hpp"
 #include "approxtune/runtime/knob_space.hpp"
+#include "approxtune/runtime/record_spill.hpp"
 #include "approxtune/search/predictive.hpp"
 #include "approxtune/search/strategy.hpp"
 
@@ -93,14 +96,25 @@ class replay_strategy final : public strategy {
     std::size_t asked = 0;
     std::size_t got = 0;
     bool observed = false;
-    // Per observation: qos, cost, ok, cached.
-    std::vector<double> qos, cost;
-    std::vector<std::uint8_t> ok, cached;
+    std::size_t observations = 0;  // consecutive records of obs_ from the round's first
   };
+  struct obs_record {
+    double qos, cost;
+    bool ok, cached;
+  };
+  static void append_round(record_spill& to, const round& r);
+  static void append_obs(record_spill& to, const obs_record& o);
+  void for_each_round(const std::function<void(const round&, std::size_t first_obs)>& visit) const;
+  obs_record obs_at(std::size_t i) const;
+
   strategy_context ctx_;
   core_factory factory_;
   std::unique_ptr<strategy> core_;
-  std::vector<round> rounds_;
+  // The log save_state replays: every round but the last in rounds_ (a record_spill, so a long
+  // run's log lives on disk, not in memory), the last one in last_ until the next propose.
+  record_spill rounds_{8 + 8 + 1 + 8};
+  record_spill obs_{8 + 8 + 1 + 1};
+  std::optional<round> last_;
 };
 
 /// Reads an optional numeric/boolean/string parameter with a message naming the strategy.

@@ -29,7 +29,7 @@ class nsga2_core final : public strategy {
       : space_(ctx.space),
         threshold_(ctx.qos_threshold),
         rng_(ctx.seed, nsga2_salt),
-        proposed_(*ctx.space) {
+        proposed_(*ctx.space, ctx.history) {
     const auto& p = ctx.params;
     pop_size_ = static_cast<std::size_t>(
         param_number(p, "population_size", 64, nsga2_strategy_name, 4, 1e6));

@@ -169,7 +169,7 @@ class opentuner_strategy final : public strategy {
         threshold_(ctx.qos_threshold),
         params_(opentuner_params::from(ctx.params)),
         rng_(ctx.seed, opentuner_salt),
-        proposed_(*ctx.space),
+        proposed_(*ctx.space, ctx.history),
         bandit_(params_.window, params_.exploration) {}
 
   std::string name() const override { return opentuner_default_strategy_name; }

@@ -30,7 +30,10 @@ constexpr double failed_knob_penalty = 1e12;
 class predictive_core final : public strategy {
  public:
   explicit predictive_core(const strategy_context& ctx)
-      : space_(ctx.space), threshold_(ctx.qos_threshold), seed_(ctx.seed), proposed_(*ctx.space) {
+      : space_(ctx.space),
+        threshold_(ctx.qos_threshold),
+        seed_(ctx.seed),
+        proposed_(*ctx.space, ctx.history) {
     const auto& p = ctx.params;
     const char* who = predictive_strategy_name;
     qos_model_ = param_string(p, "qos_model", "pi2", who);

@@ -11,7 +11,7 @@ constexpr std::uint64_t random_salt = 0x72616e646f6dULL;  // "random"
 class random_strategy final : public strategy {
  public:
   explicit random_strategy(const strategy_context& ctx)
-      : seed_(ctx.seed), rng_(ctx.seed, random_salt), proposed_(*ctx.space) {}
+      : seed_(ctx.seed), rng_(ctx.seed, random_salt), proposed_(*ctx.space, ctx.history) {}
 
   std::string name() const override { return random_strategy_name; }
 

@@ -73,21 +73,58 @@ std::optional<std::uint64_t> space_size(const knob_space& space) {
   return size;
 }
 
-proposed_set::proposed_set(const knob_space& space)
-    : space_(&space), num_ops_(space.num_ops()), size_(space_size(space)) {}
+proposed_set::proposed_set(const knob_space& space, const proposal_history* history)
+    : space_(&space), history_(history), num_ops_(space.num_ops()), size_(space_size(space)) {
+  if (history_) synced_at_ = history_->proposed_count();
+}
 
-bool proposed_set::contains(std::span<const knob_index> code) const {
-  const std::uint64_t h = hash_config(code);
+bool proposed_set::contains_own(std::span<const knob_index> code, std::uint64_t h) const {
   return index_
       .find(h, [&](std::size_t i) { return hashes_[i] == h && std::ranges::equal(row(i), code); })
       .has_value();
+}
+
+void proposed_set::sync() const {
+  if (!history_ || history_->proposed_count() == synced_at_) return;
+  synced_at_ = history_->proposed_count();
+  std::vector<knob_index> codes;
+  std::vector<std::uint64_t> hashes;
+  row_index index;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    const auto r = row(i);
+    if (history_->proposed(r, hashes_[i])) continue;
+    const std::uint64_t h = hashes_[i];
+    // The entries are distinct codes already: none of the kept ones can match another.
+    index.insert(h, count, [](std::size_t) { return false; }, [&](std::size_t k) { return hashes[k]; });
+    codes.insert(codes.end(), r.begin(), r.end());
+    hashes.push_back(h);
+    ++count;
+  }
+  codes_ = std::move(codes);
+  hashes_ = std::move(hashes);
+  index_ = std::move(index);
+  count_ = count;
+}
+
+std::size_t proposed_set::size() const {
+  sync();
+  return count_ + (history_ ? history_->proposed_count() : 0);
+}
+
+bool proposed_set::contains(std::span<const knob_index> code) const {
+  const std::uint64_t h = hash_config(code);
+  if (contains_own(code, h)) return true;
+  return history_ && history_->proposed(code, h);
 }
 
 bool proposed_set::insert(const config_code& code) {
   if (code.size() != num_ops_)
     throw config_error("proposed_set: a configuration of " + std::to_string(code.size()) +
                        " ops in a space of " + std::to_string(num_ops_));
+  sync();
   const std::uint64_t h = hash_config(code);
+  if (history_ && history_->proposed(code, h)) return false;
   const std::size_t at = index_.insert(
       h, count_, [&](std::size_t i) { return hashes_[i] == h && std::ranges::equal(row(i), code); },
       [&](std::size_t i) { return hashes_[i]; });
@@ -112,7 +149,7 @@ std::optional<config_code> proposed_set::draw_unseen(strategy_rng& rng) {
   if (!size_ || *size_ > max_enumerated) return code;
   if (!pool_) {
     pool_.emplace();
-    pool_->reserve(static_cast<std::size_t>(*size_ - count_));
+    pool_->reserve(static_cast<std::size_t>(*size_ - size()));
     for (std::uint64_t index = 0; index < *size_; ++index) {
       if (!contains(decode(index))) pool_->push_back(index);
     }
@@ -137,17 +174,19 @@ std::uint64_t proposed_set::encode(std::span<const knob_index> code) const {
 }
 
 nlohmann::json proposed_set::to_json() const {
+  sync();
   nlohmann::json j = nlohmann::json::array();
-  for (std::size_t i = 0; i < count_; ++i) {
-    const auto r = row(i);
+  auto add = [&](std::span<const knob_index> r) {
     j.push_back(nlohmann::json(std::vector<knob_index>(r.begin(), r.end())));
-  }
+  };
+  if (history_) history_->for_each_proposed(add);
+  for (std::size_t i = 0; i < count_; ++i) add(row(i));
   return j;
 }
 
 void proposed_set::from_json(const nlohmann::json& j) {
   if (!j.is_array()) throw config_error("strategy state: 'proposed' is not a list");
-  proposed_set loaded(*space_);
+  proposed_set loaded(*space_, history_);
   for (const auto& c : j) loaded.insert(code_from_json(c, *space_, "proposed configuration"));
   *this = std::move(loaded);
 }

@@ -53,48 +53,59 @@ config_code random_config(const knob_space& space, strategy_rng& rng);
 std::optional<std::uint64_t> space_size(const knob_space& space);
 
 /**
- * Every configuration a strategy has proposed, in proposal order, and a sampler of configurations
- * not proposed yet. The sampler's draws depend only on the set and the RNG (its enumeration
- * pool is a cache rebuilt on demand), so save/load keeps futures identical.
+ * Every configuration a strategy has proposed, and a sampler of configurations not proposed yet.
+ * The sampler's draws depend only on the set and the RNG (its enumeration pool is a cache
+ * rebuilt on demand), so save/load keeps futures identical.
  *
- * Storage is flat because a long run proposes millions of configurations: the codes live once,
- * row after row, in one vector (num_ops knob indices each), indexed by a row_index on
- * hash_config. That is ~2 x num_ops + 16 bytes per proposal, against ~250 for a node-based
- * std::unordered_set<config_code> plus an ordered copy.
+ * Two modes. Standalone (no history): the set keeps every proposal itself, flat (codes row after
+ * row in one vector, indexed by a row_index on hash_config: ~2 x num_ops + 15 bytes a
+ * proposal, against ~250 for a node-based std::unordered_set<config_code>). Under a tuner
+ * (`strategy_context::history` set): the tuner's results already hold every configuration that
+ * was proposed and given back by observe(), so the set keeps only the proposals the tuner does
+ * not have yet (the batch in flight) and asks the history for the rest; a long run then keeps
+ * each configuration once, in the tuner's bounded-memory results, not twice. Both modes give
+ * the same answers, so a strategy proposes the same configurations in either.
  */
 class proposed_set {
  public:
-  explicit proposed_set(const knob_space& space);
+  explicit proposed_set(const knob_space& space, const proposal_history* history = nullptr);
   bool contains(std::span<const knob_index> code) const;
   /// Records @p code; false if it was already there.
   bool insert(const config_code& code);
-  std::size_t size() const noexcept { return count_; }
+  std::size_t size() const;
   /// True when every configuration of the space has been proposed.
-  bool exhausted() const noexcept { return size_ && count_ >= *size_; }
+  bool exhausted() const { return size_ && size() >= *size_; }
   /**
    * A configuration not proposed yet, uniformly: up to 64 rejection draws, then (spaces of at
    * most 2^20 configurations) a draw from the enumerated unseen ones. nullopt when exhausted;
-   * in a larger space whose draws all hit seen configs, the last draw (a duplicate).
+   * in a larger space whose draws all hit seen configurations, the last draw (a duplicate).
    */
   std::optional<config_code> draw_unseen(strategy_rng& rng);
-  /// The @p i-th proposal (0 = first).
-  std::span<const knob_index> row(std::size_t i) const {
-    return {codes_.data() + i * num_ops_, num_ops_};
-  }
+  /// Every proposal (the history's first, in its order, then the ones in flight).
   nlohmann::json to_json() const;
   void from_json(const nlohmann::json& j);
 
  private:
+  std::span<const knob_index> row(std::size_t i) const {
+    return {codes_.data() + i * num_ops_, num_ops_};
+  }
+  bool contains_own(std::span<const knob_index> code, std::uint64_t h) const;
+  // Under a history: drops the own entries the history now has (once per change of its count).
+  void sync() const;
   config_code decode(std::uint64_t index) const;
   std::uint64_t encode(std::span<const knob_index> code) const;
 
   const knob_space* space_;
+  const proposal_history* history_;
   std::size_t num_ops_;
   std::optional<std::uint64_t> size_;
-  std::vector<knob_index> codes_;    // proposal i at [i * num_ops_, (i + 1) * num_ops_)
-  std::vector<std::uint64_t> hashes_;  // hash_config of each proposal
-  row_index index_;
-  std::size_t count_ = 0;
+  // Own entries (all proposals standalone; under a history, those it does not have yet).
+  // Mutable: sync() prunes them from const queries; the set's answers never change by it.
+  mutable std::vector<knob_index> codes_;    // entry i at [i * num_ops_, (i + 1) * num_ops_)
+  mutable std::vector<std::uint64_t> hashes_;  // hash_config of each entry
+  mutable row_index index_;
+  mutable std::size_t count_ = 0;
+  mutable std::size_t synced_at_ = 0;  // history's proposed_count() at the last sync
   std::optional<std::vector<std::uint64_t>> pool_;  // sorted unseen indices, once built
 };
 

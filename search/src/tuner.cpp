@@ -31,10 +31,11 @@ void validate(const tune_options& o) {
 }
 
 config to_config(const knob_space& space, const results_buffer& buf, std::size_t row) {
+  const result_row r = buf.row(row);
   config c;
-  c.knobs = space.decode(buf.code(row));
-  c.qos = buf.qos(row);
-  c.cost = buf.cost(row);
+  c.knobs = space.decode(r.code);
+  c.qos = r.qos;
+  c.cost = r.cost;
   c.test_qos = buf.test_qos(row);
   return c;
 }
@@ -84,6 +85,28 @@ std::size_t evaluate_through_cache(engine& eng, evaluation_cache* cache,
   return hits;
 }
 
+// The strategy's never-repeat set, read from the results buffer's `proposed` marks.
+class buffer_history final : public search::proposal_history {
+ public:
+  explicit buffer_history(const results_buffer& b) : b_(b) {}
+  // By hash alone (see proposal_history): verifying the code would read it back from the
+  // buffer's spill file, and near a well-explored front most queries are hits.
+  bool proposed(std::span<const knob_index>, std::uint64_t hash) const override {
+    return b_.proposed_hash(hash);
+  }
+  std::size_t proposed_count() const override { return b_.proposed_count(); }
+  void for_each_proposed(const std::function<void(std::span<const knob_index>)>& visit) const override {
+    // Rows are in commit order; a row marked later (a cached proposal of an older row, e.g. the
+    // baseline) is visited at its row's place: the set is what matters, not this order.
+    b_.scan([&](std::size_t row, const result_view& v) {
+      if (b_.proposed(row)) visit(v.code);
+    });
+  }
+
+ private:
+  const results_buffer& b_;
+};
+
 }  // namespace
 
 tuner::tuner(const app& a) : app_(a) {}
@@ -91,9 +114,15 @@ tuner::tuner(const app& a) : app_(a) {}
 const std::vector<config>& tuner::all_configs() const {
   if (!all_decoded_) {
     all_.clear();
-    all_.reserve(buffer_.size());
-    for (std::size_t r = 0; r < buffer_.size(); ++r)
-      if (buffer_.status(r) == eval_status::ok) all_.push_back(to_config(app_.space(), buffer_, r));
+    buffer_.scan([&](std::size_t row, const result_view& v) {
+      if (v.status != eval_status::ok) return;
+      config c;
+      c.knobs = app_.space().decode(v.code);
+      c.qos = v.qos;
+      c.cost = v.cost;
+      c.test_qos = buffer_.test_qos(row);
+      all_.push_back(std::move(c));
+    });
     all_decoded_ = true;
   }
   return all_;
@@ -102,8 +131,15 @@ const std::vector<config>& tuner::all_configs() const {
 const std::vector<config>& tuner::kept_configs() const {
   if (!kept_decoded_) {
     kept_.clear();
-    kept_.reserve(kept_rows_.size());
-    for (auto r : kept_rows_) kept_.push_back(to_config(app_.space(), buffer_, r));
+    buffer_.scan([&](std::size_t row, const result_view& v) {
+      if (v.status != eval_status::ok || !(v.qos >= report_.tune_keep_threshold)) return;
+      config c;
+      c.knobs = app_.space().decode(v.code);
+      c.qos = v.qos;
+      c.cost = v.cost;
+      c.test_qos = buffer_.test_qos(row);
+      kept_.push_back(std::move(c));
+    });
     kept_decoded_ = true;
   }
   return kept_;
@@ -128,7 +164,6 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   all_.clear();
   all_.shrink_to_fit();
   all_decoded_ = false;
-  kept_rows_.clear();
   kept_.clear();
   kept_.shrink_to_fit();
   kept_decoded_ = false;
@@ -199,7 +234,9 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
 
   // 3. Search: propose a batch, serve duplicates from the cache, evaluate the rest on the
   // engine, commit, observe in proposal order.
-  search::strategy_context ctx{&space, report_.tuner_threshold, opt.seed, opt.strategy_params, &app_};
+  buffer_history history(buffer_);
+  search::strategy_context ctx{&space, report_.tuner_threshold, opt.seed, opt.strategy_params, &app_,
+                               &history};
   auto strat = search::make_strategy(opt.strategy, ctx);
   const std::size_t batch = opt.batch_size > 0 ? opt.batch_size : 2 * eng.num_slots();
   progress_reporter bar(opt.max_iter, opt.progress);
@@ -225,6 +262,7 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
       if (!space.valid(p)) throw error("strategy '" + opt.strategy + "' proposed an invalid config");
       const auto h = hash_config(p);
       if (auto row = buffer_.find(p, h)) {
+        buffer_.mark_proposed(*row);
         row_of.push_back(static_cast<std::int64_t>(*row));
         ++summary_.cache_hits;
         continue;
@@ -251,27 +289,45 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
         break;
       }
     std::vector<std::size_t> fresh_row(results.size(), SIZE_MAX);
-    for (std::size_t i = 0; i < measured; ++i) {
-      auto& r = results[i];
-      const double rel = r.ok() ? r.cost / base_cost : std::nan("");
-      fresh_row[i] = buffer_.append(r.code, r.hash, r.ok() ? r.qos : std::nan(""), rel, r.status,
-                                    r.reason);
-      if (r.ok() && r.qos >= report_.tuner_threshold) best_speedup = std::max(best_speedup, 1.0 / rel);
+    std::size_t appended = 0;
+    try {
+      for (; appended < measured; ++appended) {
+        auto& r = results[appended];
+        const double rel = r.ok() ? r.cost / base_cost : std::nan("");
+        fresh_row[appended] = buffer_.append(r.code, r.hash, r.ok() ? r.qos : std::nan(""), rel,
+                                             r.status, r.reason);
+        buffer_.mark_proposed(fresh_row[appended]);
+        if (r.ok() && r.qos >= report_.tuner_threshold) best_speedup = std::max(best_speedup, 1.0 / rel);
+      }
+    } catch (const error& e) {
+      // The buffer could not grow (its spill file: a full disk, no temporary folder). The
+      // rows before stay readable, and on_commit already has this batch: stop, and select
+      // from what the buffer holds, as when every slot is retired.
+      summary_.evaluations += appended;
+      summary_.error = e.what();
+      log->error("{}; stopping with the {} results buffered so far", summary_.error, buffer_.size());
+      break;
     }
     summary_.evaluations += measured;
     obs.clear();
+    // Cached rows are read back from the buffer (maybe from its spill file) into `old_rows`,
+    // which owns the codes the observations point to until observe() returns.
+    std::vector<result_row> old_rows;
+    old_rows.reserve(proposals.size());
     for (std::size_t i = 0; i < proposals.size(); ++i) {
-      std::size_t row;
-      bool cached = row_of[i] >= 0;
-      if (cached) {
-        row = static_cast<std::size_t>(row_of[i]);
-      } else {
-        const auto fi = static_cast<std::size_t>(-1 - row_of[i]);
-        row = fresh_row[fi];
-        if (row == SIZE_MAX) break;  // skipped: stop observing here
+      if (row_of[i] >= 0) {
+        old_rows.push_back(buffer_.row(static_cast<std::size_t>(row_of[i])));
+        const auto& o = old_rows.back();
+        obs.push_back({o.code, o.qos, o.cost, o.status == eval_status::ok, true});
+        continue;
       }
-      const bool ok = buffer_.status(row) == eval_status::ok;
-      obs.push_back({buffer_.code(row), buffer_.qos(row), buffer_.cost(row), ok, cached});
+      const auto fi = static_cast<std::size_t>(-1 - row_of[i]);
+      if (fresh_row[fi] == SIZE_MAX) break;  // skipped: stop observing here
+      const auto& r = results[fi];
+      if (r.ok())
+        obs.push_back({r.code, r.qos, r.cost / base_cost, true, false});
+      else
+        obs.push_back({r.code, std::nan(""), std::nan(""), false, false});
     }
     strat->observe(obs);
     bar.update(summary_.evaluations, best_speedup);
@@ -302,28 +358,59 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
   bar.finish();
 
   // 4. Kept and best configurations (rows are in evaluation order: stable and reproducible).
-  std::vector<std::size_t> kept_rows;
-  for (std::size_t r = 0; r < buffer_.size(); ++r)
-    if (buffer_.status(r) == eval_status::ok && buffer_.qos(r) >= report_.tune_keep_threshold)
-      kept_rows.push_back(r);
+  // The rows are scanned in blocks of 2^16 kept ones: the front of the rows so far and the next
+  // block is the front of both (a point off the front of a subset is off the whole front), so
+  // memory stays bounded whatever the run's length. take_best_n needs every kept point at once.
+  std::size_t kept_count = 0;
+  double best_kept_speedup = 1.0;
+  std::vector<std::size_t> cand_rows;
   std::vector<double> kq, ks;
-  kq.reserve(kept_rows.size());
-  ks.reserve(kept_rows.size());
-  for (auto r : kept_rows) {
-    kq.push_back(buffer_.qos(r));
-    ks.push_back(buffer_.speedup(r));
-  }
+  constexpr std::size_t front_block = std::size_t{1} << 16;
+  auto reduce_to_front = [&] {
+    std::vector<std::size_t> rows;
+    std::vector<double> q, sp;
+    for (auto i : search::pareto_front(kq, ks)) {
+      rows.push_back(cand_rows[i]);
+      q.push_back(kq[i]);
+      sp.push_back(ks[i]);
+    }
+    // pareto_front lists them by increasing qos; keep row order, so ties between identical
+    // points still go to the lowest row, as they would over the whole buffer at once.
+    std::vector<std::size_t> order(rows.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return rows[a] < rows[b]; });
+    cand_rows.clear();
+    kq.clear();
+    ks.clear();
+    for (auto k : order) {
+      cand_rows.push_back(rows[k]);
+      kq.push_back(q[k]);
+      ks.push_back(sp[k]);
+    }
+  };
+  buffer_.scan([&](std::size_t row, const result_view& v) {
+    if (v.status != eval_status::ok || !(v.qos >= report_.tune_keep_threshold)) return;
+    ++kept_count;
+    best_kept_speedup = std::max(best_kept_speedup, 1.0 / v.cost);
+    cand_rows.push_back(row);
+    kq.push_back(v.qos);
+    ks.push_back(1.0 / v.cost);
+    if (!opt.take_best_n && cand_rows.size() >= front_block + (front_block >> 2)) reduce_to_front();
+  });
   std::vector<std::size_t> pick = opt.take_best_n ? search::take_best_n(kq, ks, *opt.take_best_n)
                                                   : search::pareto_front(kq, ks);
   std::vector<std::size_t> best_rows;
-  for (auto i : pick) best_rows.push_back(kept_rows[i]);
+  for (auto i : pick) best_rows.push_back(cand_rows[i]);
+  cand_rows = {};
+  kq = {};
+  ks = {};
 
   // 5. Test phase: best configs on the test split, dropping those under the test threshold.
   std::vector<std::size_t> final_rows = best_rows;
   if (opt.test_configs && !best_rows.empty() && !stop_.load() && !eng.stop_requested() &&
       eng.live_slots() > 0) {
     std::vector<config_code> codes;
-    for (auto r : best_rows) codes.emplace_back(buffer_.code(r).begin(), buffer_.code(r).end());
+    for (auto r : best_rows) codes.push_back(buffer_.code(r));
     std::vector<evaluation> tres;
     summary_.store_hits += evaluate_through_cache(eng, opt.cache, codes, split::test, tres, opt.on_commit);
     summary_.test_evaluations += tres.size();
@@ -345,24 +432,29 @@ const std::vector<config>& tuner::tune(const tune_options& opt) {
               final_rows.size(), best_rows.size(), summary_.mean_abs_test_change);
   }
 
-  // Kept configs can be most of a long run: their knobs are decoded only when asked for.
-  report_.kept.reserve(kept_rows.size());
-  for (auto r : kept_rows) {
+  // Kept configs can be most of a long run: the report holds the points the plot draws (all of
+  // them up to 100,000, else every k-th, at most 100,000), without knobs; kept_configs()
+  // decodes them all from the buffer when asked.
+  const std::size_t stride = std::max<std::size_t>(1, kept_count / max_plotted_kept);
+  report_.kept_total = kept_count;
+  std::size_t kept_seen = 0;
+  buffer_.scan([&](std::size_t row, const result_view& v) {
+    if (v.status != eval_status::ok || !(v.qos >= report_.tune_keep_threshold)) return;
+    if (kept_seen++ % stride != 0) return;
     config c;
-    c.qos = buffer_.qos(r);
-    c.cost = buffer_.cost(r);
-    c.test_qos = buffer_.test_qos(r);
+    c.qos = v.qos;
+    c.cost = v.cost;
+    c.test_qos = buffer_.test_qos(row);
     report_.kept.push_back(std::move(c));
-  }
-  kept_rows_ = kept_rows;
+  });
   for (auto r : best_rows) report_.best_prefilter.push_back(to_config(space, buffer_, r));
   for (auto r : final_rows) report_.best.push_back(to_config(space, buffer_, r));
 
   summary_.failed = buffer_.failed_count();
-  summary_.kept = kept_rows.size();
+  summary_.kept = kept_count;
   summary_.best_prefilter = best_rows.size();
   summary_.best = final_rows.size();
-  for (auto r : kept_rows) summary_.best_speedup_tune = std::max(summary_.best_speedup_tune, buffer_.speedup(r));
+  summary_.best_speedup_tune = best_kept_speedup;
   if (opt.test_configs) {
     double b = 1.0;
     for (auto r : final_rows) b = std::max(b, buffer_.speedup(r));

@@ -129,6 +129,22 @@ if command -v sqlite3 > /dev/null; then
   expect_error export-to-full-device "writing the export failed|cannot write" export "$dir/full" --format csv --output /dev/full
 fi
 
+# ---- no usable TMPDIR for the results buffer's spill file (past 16,384 results) ------------
+if command -v sqlite3 > /dev/null; then
+  TMPDIR="$dir/no-such-tmp" expect_error spill-no-tmpdir "approxtune: error: .*no usable temporary folder \(TMPDIR=$dir/no-such-tmp\)" \
+    tune --app synthetic --ops 30 --knobs 10 --strategy random --iterations 40000 --qos-loss 3 --out "$dir/spill"
+  for f in configs.json configs.txt tradeoff.svg; do
+    [ -s "$dir/spill/$f" ] || fail "[spill-no-tmpdir] $f was not written from the results so far"
+  done
+  spilled=$(sqlite3 "$dir/spill/results.db" "SELECT count(*) FROM evaluations WHERE split = 0")
+  [ "$spilled" -gt 16000 ] || fail "[spill-no-tmpdir] only $spilled evaluations stayed on disk"
+  stored=$(sqlite3 "$dir/spill/results.db" "SELECT count(*) FROM evaluations")  # both splits
+  expect_ok spill-no-tmpdir-resume tune --out "$dir/spill" --resume
+  grep -q "$stored of its results are replayed" "$dir/err" || { fail "[spill-no-tmpdir] resume did not replay $stored"; cat "$dir/err"; }
+  [ "$(sqlite3 "$dir/spill/results.db" "SELECT count(*) FROM evaluations WHERE split = 0")" -ge 40000 ] ||
+    fail "[spill-no-tmpdir] the resumed run did not finish its 40000 evaluations"
+fi
+
 # ---- DNN inputs: model files, IDX data, configs.json ---------------------------------------
 models=$("$bin" models 2> /dev/null | sed -n 's/^models in \(.*\) (Fashion-MNIST.*/\1/p')
 if [ -z "$models" ] || [ ! -f "$models/lenet.json" ]; then

@@ -281,6 +281,41 @@ TEST_F(store_test, a_full_store_fails_clearly_and_keeps_what_was_committed) {
   EXPECT_GT(committed_before, 0u);
 }
 
+TEST_F(store_test, record_waits_for_the_writer_when_its_queue_is_full) {
+  // Another connection holds SQLite's write lock, so the writer is stuck on its first batch:
+  // record() may queue max_queued_rows more, then must wait (bounded memory), and every row
+  // reaches the disk once the lock is released.
+  std::mt19937_64 rng(fresh_seed());
+  const auto evals = random_evals(rng, 64, 5);
+  using namespace std::chrono_literals;
+  results_store s(file(), store_options{.batch_rows = 8, .flush_interval = 1ms,
+                                        .busy_timeout = 60000ms, .max_queued_rows = 16});
+  s.begin_run(sample_info());
+  s.flush();
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(file().c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(blocker);
+  std::atomic<std::size_t> recorded{0};
+  std::thread producer([&] {
+    for (std::size_t i = 0; i < evals.size(); ++i) {
+      s.record(std::span(evals).subspan(i, 1));
+      ++recorded;
+    }
+  });
+  std::this_thread::sleep_for(500ms);
+  const std::size_t stuck = recorded.load();
+  EXPECT_GE(stuck, 16u);           // the queue filled...
+  EXPECT_LE(stuck, 16u + 16u);  // ...to its cap, beside the batch the writer holds (<= the cap)
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(recorded.load(), stuck);  // and record() waits: it does not queue past the cap
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+  producer.join();
+  s.flush();
+  EXPECT_EQ(s.rows_written(), evals.size());
+}
+
 TEST_F(store_test, a_killed_writer_never_corrupts_committed_rows) {
   // A child process writes batches as fast as it can and is SIGKILLed mid-write; the committed
   // rows must pass an integrity check and be an unbroken prefix of what the child wrote.

@@ -177,14 +177,73 @@ TEST(proposed_set, matches_a_std_set_oracle) {
       ASSERT_TRUE(set.contains(c));
     }
     ASSERT_EQ(set.size(), order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const auto r = set.row(i);
-      ASSERT_EQ(config_code(r.begin(), r.end()), order[i]) << i;
-    }
+    const auto listed = set.to_json();
+    ASSERT_EQ(listed.size(), order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) ASSERT_EQ(listed[i].get<config_code>(), order[i]) << i;
     proposed_set back(space);
     back.from_json(nlohmann::json::parse(set.to_json().dump()));
     EXPECT_EQ(back.to_json(), set.to_json());
     EXPECT_THROW(back.insert(config_code(6, 0)), config_error);  // wrong length
+  }
+}
+
+// A tuner's record of proposals, as a plain ordered list + std::set (the oracle of the
+// proposed_set's history mode).
+class list_history final : public search::proposal_history {
+ public:
+  bool proposed(std::span<const knob_index> code, std::uint64_t) const override {
+    return seen.count(config_code(code.begin(), code.end())) == 1;
+  }
+  std::size_t proposed_count() const override { return order.size(); }
+  void for_each_proposed(const std::function<void(std::span<const knob_index>)>& visit) const override {
+    for (const auto& c : order) visit(c);
+  }
+  void record(const config_code& c) {
+    if (seen.insert(c).second) order.push_back(c);
+  }
+  std::set<config_code> seen;
+  std::vector<config_code> order;
+};
+
+TEST(proposed_set_test, history_mode_answers_as_the_standalone_set) {
+  // Under a history, the set keeps only what the history lacks. Batches of proposals are
+  // handed to the history after each round (as the tuner does), some never (a stop); every
+  // answer must match a standalone set's.
+  using detail::proposed_set, detail::random_config, detail::strategy_rng;
+  const auto space = make_space(6, 4);
+  for (std::uint64_t seed : {5u, 6u}) {
+    list_history history;
+    proposed_set with(space, &history), alone(space);
+    strategy_rng rng(seed, 0), draw_a(seed, 1), draw_b(seed, 1);
+    std::vector<config_code> batch, all;
+    for (int i = 0; i < 6000; ++i) {
+      config_code c = random_config(space, rng);
+      if (i % 3 == 0 && !all.empty()) c = all[rng.below(all.size())];  // repeats
+      ASSERT_EQ(with.contains(c), alone.contains(c)) << i;
+      const bool fresh = alone.insert(c);
+      ASSERT_EQ(with.insert(c), fresh) << i;
+      if (fresh) {
+        batch.push_back(c);
+        all.push_back(c);
+      }
+      ASSERT_EQ(with.size(), alone.size()) << i;
+      if (i % 16 == 15) {
+        if (i % 160 != 159)  // every 10th batch is never recorded (proposals of a stopped round)
+          for (const auto& b : batch) history.record(b);
+        batch.clear();
+      }
+      if (i % 500 == 0) {  // the unseen sampler draws the same in both modes
+        ASSERT_EQ(with.draw_unseen(draw_a), alone.draw_unseen(draw_b)) << i;
+      }
+    }
+    auto sorted = [](const nlohmann::json& j) {
+      std::vector<config_code> v;
+      for (const auto& c : j) v.push_back(c.get<config_code>());
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    EXPECT_EQ(sorted(with.to_json()), sorted(alone.to_json()));
+    EXPECT_TRUE(with.exhausted() == alone.exhausted());
   }
 }
 

@@ -115,7 +115,7 @@ TEST_F(tuner_test, baseline_is_measured_first_and_costs_are_relative) {
   t.tune(o);
   const auto& buf = t.results();
   ASSERT_EQ(buf.size(), 3u);
-  EXPECT_EQ(std::vector<knob_index>(buf.code(0).begin(), buf.code(0).end()), a.space().baseline_code());
+  EXPECT_EQ(buf.code(0), a.space().baseline_code());
   EXPECT_EQ(buf.cost(0), 1.0);
   EXPECT_EQ(t.baseline_tune_qos(), 90.0);
   // {1,1}: cost 5 + 10/3 over baseline 20.

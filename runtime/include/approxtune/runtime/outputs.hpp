@@ -37,8 +37,16 @@ struct tuning_report {
   double baseline_tune_qos = 0.0;
   std::optional<double> baseline_test_qos;
   double baseline_cost = 0.0;        ///< absolute cost of the baseline (tune split)
+  /// `kept`: the kept configs the plot draws, without knobs. A tuner fills it with every kept
+  /// config when there are fewer than 2 x max_plotted_kept of them, else with every k-th one
+  /// (k = kept_total / max_plotted_kept), so its size is bounded in a run of any length.
   std::vector<config> all, kept, best_prefilter, best;
+  /// How many configs were kept in all (kept.size() when nothing was left out).
+  std::size_t kept_total = 0;
 };
+
+/** @brief Kept configs drawn in tradeoff.svg: at most about twice this many. */
+inline constexpr std::size_t max_plotted_kept = 50000;
 
 /** @brief Writes @p content to @p file atomically (temp file in the same folder + rename). */
 void atomic_write(const std::filesystem::path& file, const std::string& content);

@@ -5,9 +5,10 @@
  * A long tuning run keeps millions of configurations in three places (the tuner's results
  * buffer, the store's cache, a strategy's never-repeat set). Each already stores its codes
  * flat, row after row; a node-based std::unordered_(multi)map from hash to row adds ~40-50
- * bytes a row, and one keyed by the code itself ~150. This index costs 8 bytes a row (a 4-byte
- * row number per slot at load factor <= 1/2) and never copies a key: the caller gives the hash
- * and says whether a row matches. Neither the standard library nor oneTBB has such an index
+ * bytes a row, and one keyed by the code itself ~150. This index costs 6-9 bytes a row (a 4-byte
+ * row number per slot, load factor 4/9 to 2/3: the table grows by 1.5x, not 2x, and maps a hash
+ * to a slot by multiplication, so its size need not be a power of two) and never copies a key:
+ * the caller gives the hash and says whether a row matches. Neither the standard library nor oneTBB has such an index
  * (their sets and maps own their keys), hence this class.
  */
 #pragma once
@@ -47,7 +48,7 @@ class row_index {
     if (const auto found = find(hash, matches)) return *found;
     if (count_ >= max_rows || row >= max_rows)
       throw error("row_index: more than " + std::to_string(max_rows) + " rows");
-    if ((count_ + 1) * 2 > slots_.size()) grow(hash_of);
+    if ((count_ + 1) * 3 > slots_.size() * 2) grow(hash_of);
     slots_[probe(hash, matches)] = static_cast<std::uint32_t>(row + 1);
     ++count_;
     return row;
@@ -56,10 +57,16 @@ class row_index {
   std::size_t size() const noexcept { return count_; }
 
  private:
+  // Home slot of @p hash: its high bits scaled to the table size (Lemire's "fastrange").
+  std::size_t home(std::uint64_t hash) const noexcept {
+    __extension__ using u128 = unsigned __int128;  // GCC and Clang; not ISO C++
+    return static_cast<std::size_t>((static_cast<u128>(hash) * slots_.size()) >> 64);
+  }
+  std::size_t next(std::size_t i) const noexcept { return i + 1 == slots_.size() ? 0 : i + 1; }
+
   template <class Matches>
   std::size_t probe(std::uint64_t hash, Matches& matches) const {
-    const std::size_t mask = slots_.size() - 1;  // the size is a power of two
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = home(hash);; i = next(i)) {
       const std::uint32_t v = slots_[i];
       if (v == 0 || matches(static_cast<std::size_t>(v - 1))) return i;
     }
@@ -67,13 +74,12 @@ class row_index {
 
   template <class HashOf>
   void grow(HashOf& hash_of) {
-    std::vector<std::uint32_t> old(std::max<std::size_t>(64, slots_.size() * 2), 0);
+    std::vector<std::uint32_t> old(std::max<std::size_t>(64, slots_.size() + slots_.size() / 2), 0);
     old.swap(slots_);
-    const std::size_t mask = slots_.size() - 1;
     for (const std::uint32_t v : old) {
       if (v == 0) continue;
-      std::size_t i = hash_of(static_cast<std::size_t>(v - 1)) & mask;
-      while (slots_[i] != 0) i = (i + 1) & mask;
+      std::size_t i = home(hash_of(static_cast<std::size_t>(v - 1)));
+      while (slots_[i] != 0) i = next(i);
       slots_[i] = v;
     }
   }

@@ -134,6 +134,11 @@ struct store_options {
   /// Cap on the file's size in database pages (0 = none): bounds disk use; when reached, the
   /// writer fails like on a full disk.
   std::int64_t max_pages = 0;
+  /// Backpressure: record() waits while this many rows wait for the writer (0 = 4 x
+  /// batch_rows), so a producer faster than SQLite (a zero-cost app) cannot grow the queue,
+  /// and the process's memory, without bound: at most twice this many rows are in memory
+  /// (the queue, and the batch the writer is committing).
+  std::size_t max_queued_rows = 0;
 };
 
 /**
@@ -220,6 +225,7 @@ class results_store {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_, written_;
+  std::condition_variable room_;  // the queue shrank (the writer took a batch, or dropped it)
   std::vector<row> queue_;
   std::chrono::steady_clock::time_point oldest_;
   std::uint64_t queued_ = 0, committed_ = 0;  // rows ever queued / committed (or dropped)

@@ -20,6 +20,29 @@
 
 namespace approxtune::search {
 
+/**
+ * @brief The configurations a strategy proposed so far, as the tuner that drives it records
+ * them: every proposal it has committed or served from its results, in proposal order.
+ *
+ * A strategy that never repeats a proposal needs this set; the tuner already has it, so a
+ * long run keeps it once (in the tuner's bounded-memory results) instead of twice.
+ */
+class proposal_history {
+ public:
+  virtual ~proposal_history() = default;
+  /**
+   * True when @p code (whose hash_config is @p hash) was proposed before and the tuner has
+   * recorded it. May answer from the 64-bit hash alone: a false "yes" needs a collision with
+   * one of n recorded hashes (probability ~n / 2^64, ~5e-14 a query at n = 10^6) and only
+   * costs the strategy one configuration it will never propose.
+   */
+  virtual bool proposed(std::span<const knob_index> code, std::uint64_t hash) const = 0;
+  /// How many distinct configurations it has recorded.
+  virtual std::size_t proposed_count() const = 0;
+  /// Visits every recorded configuration once (in the order the tuner recorded their results).
+  virtual void for_each_proposed(const std::function<void(std::span<const knob_index>)>& visit) const = 0;
+};
+
 /** @brief What a strategy is told about the run when it is created. */
 struct strategy_context {
   const knob_space* space = nullptr;  ///< ops and knobs (never null)
@@ -29,6 +52,9 @@ struct strategy_context {
   /// The app being tuned, for strategies that read more than (qos, cost), e.g. predictive's
   /// Pi-1 (`app::outputs()`); may be null (then such strategies refuse to run).
   const app* tuned_app = nullptr;
+  /// Set by the tuner: the proposals it has recorded (see proposal_history). Null when the
+  /// strategy runs on its own; it then keeps every proposal itself. Must outlive the strategy.
+  const proposal_history* history = nullptr;
 };
 
 /**

@@ -133,8 +133,9 @@ class tuner {
   const tune_summary& summary() const noexcept { return summary_; }
   const results_buffer& results() const noexcept { return buffer_; }
   /**
-   * @brief Everything the output writers need. `all` is left empty and `kept` holds QoS and
-   * cost without knobs (what the plot needs): all_configs() and kept_configs() decode them.
+   * @brief Everything the output writers need. `all` is left empty and `kept` holds what the
+   * plot draws (QoS and cost, no knobs; a bounded sample of a very long run, see
+   * tuning_report): all_configs() and kept_configs() decode every one from the results.
    */
   const tuning_report& report() const noexcept { return report_; }
 
@@ -152,7 +153,6 @@ class tuner {
   tuning_report report_;
   mutable std::vector<config> all_;  // all_configs(), decoded on demand
   mutable bool all_decoded_ = false;
-  std::vector<std::size_t> kept_rows_;  // rows of report_.kept in the results buffer
   mutable std::vector<config> kept_;    // kept_configs(), decoded on demand
   mutable bool kept_decoded_ = false;
   tune_summary summary_;
