@@ -90,6 +90,11 @@ class auto_core final : public strategy {
         if (!proposed_.contains(*c)) child = std::move(c);
       }
       if (!child) {
+        // Every child the operator made was proposed before (near a well-explored front, the
+        // neighbourhoods it draws from are used up): a zero reward in the bandit's window, so
+        // its share falls while it stays unproductive, instead of paying child_attempts
+        // wasted draws for each proposal from then on.
+        if (op != op_random) credit(op, 0.0);
         op = op_random;
         child = proposed_.draw_unseen(rng_);
         if (!child || proposed_.contains(*child)) break;  // exhausted
