@@ -18,6 +18,20 @@ namespace {
 
 std::string sys_error() { return std::strerror(errno); }
 
+// pread of exactly @p n bytes at @p offset (retrying short reads and EINTR).
+void read_exact(int fd, std::byte* out, std::size_t n, std::size_t offset,
+                const std::filesystem::path& dir) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, out + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0)
+      throw error("cannot read the results spill file in " + dir.string() + ": " +
+                  (r < 0 ? sys_error() : std::string("unexpected end of file")));
+    got += static_cast<std::size_t>(r);
+  }
+}
+
 }  // namespace
 
 record_spill::record_spill(std::size_t record_bytes, std::size_t tail_records)
@@ -103,16 +117,7 @@ void record_spill::read(std::size_t i, std::span<std::byte> out) const {
     std::memcpy(out.data(), tail_.data() + (i - spilled_) * record_, record_);
     return;
   }
-  std::size_t got = 0;
-  while (got < record_) {
-    const ssize_t n = ::pread(fd_, out.data() + got, record_ - got,
-                              static_cast<off_t>(i * record_ + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      throw error("cannot read the results spill file in " + dir_.string() + ": " +
-                  (n < 0 ? sys_error() : std::string("unexpected end of file")));
-    got += static_cast<std::size_t>(n);
-  }
+  read_exact(fd_, out.data(), record_, i * record_, dir_);
 }
 
 void record_spill::scan(
@@ -121,16 +126,7 @@ void record_spill::scan(
     std::vector<std::byte> block(record_ * tail_records_);
     for (std::size_t first = 0; first < spilled_;) {
       const std::size_t count = std::min(tail_records_, spilled_ - first);
-      std::size_t got = 0;
-      while (got < count * record_) {
-        const ssize_t n = ::pread(fd_, block.data() + got, count * record_ - got,
-                                  static_cast<off_t>(first * record_ + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-          throw error("cannot read the results spill file in " + dir_.string() + ": " +
-                      (n < 0 ? sys_error() : std::string("unexpected end of file")));
-        got += static_cast<std::size_t>(n);
-      }
+      read_exact(fd_, block.data(), count * record_, first * record_, dir_);
       visit(first, block.data(), count);
       first += count;
     }

@@ -12,6 +12,21 @@ namespace approxtune {
 // (num_ops knob indices). Unaligned on purpose: read and written with memcpy only.
 namespace {
 constexpr std::size_t qos_at = 0, cost_at = 8, status_at = 16, code_at = 17;
+
+// Room for one record: on the stack up to 256 ops, on the heap beyond.
+class record_scratch {
+ public:
+  explicit record_scratch(std::size_t bytes) : bytes_(bytes) {
+    if (bytes > sizeof(small_)) big_.resize(bytes);
+  }
+  std::byte* data() noexcept { return big_.empty() ? small_ : big_.data(); }
+  std::span<std::byte> span() noexcept { return {data(), bytes_}; }
+
+ private:
+  std::size_t bytes_;
+  std::byte small_[code_at + 256 * sizeof(knob_index)];
+  std::vector<std::byte> big_;
+};
 }  // namespace
 
 results_buffer::results_buffer(std::size_t num_ops)
@@ -28,18 +43,13 @@ std::size_t results_buffer::append(std::span<const knob_index> code, std::uint64
                                    std::string reason) {
   if (code.size() != num_ops_) throw error("results_buffer: config length does not match the ops");
   const std::size_t row = size_;
-  std::byte rec[code_at + 1024 * sizeof(knob_index)];
-  std::vector<std::byte> big;
-  std::byte* r = rec;
-  if (record_bytes_ > sizeof(rec)) {
-    big.resize(record_bytes_);
-    r = big.data();
-  }
+  record_scratch scratch(record_bytes_);
+  std::byte* r = scratch.data();
   std::memcpy(r + qos_at, &qos, 8);
   std::memcpy(r + cost_at, &rel_cost, 8);
   r[status_at] = static_cast<std::byte>(status);
   if (num_ops_ > 0) std::memcpy(r + code_at, code.data(), num_ops_ * sizeof(knob_index));
-  rows_.append({r, record_bytes_});  // first: if the spill file fails, nothing else changed
+  rows_.append(scratch.span());  // first: if the spill file fails, nothing else changed
 
   if ((row & hash_chunk_mask) == 0)
     hashes_.push_back(std::make_unique<std::uint64_t[]>(std::size_t{1} << hash_chunk_bits));
@@ -57,15 +67,9 @@ std::size_t results_buffer::append(std::span<const knob_index> code, std::uint64
 }
 
 bool results_buffer::code_equals(std::size_t row, std::span<const knob_index> code) const {
-  std::byte small[code_at + 256 * sizeof(knob_index)];
-  std::vector<std::byte> big;
-  std::byte* rec = small;
-  if (record_bytes_ > sizeof(small)) {
-    big.resize(record_bytes_);
-    rec = big.data();
-  }
-  rows_.read(row, {rec, record_bytes_});
-  return num_ops_ == 0 || std::memcmp(rec + code_at, code.data(), num_ops_ * sizeof(knob_index)) == 0;
+  record_scratch scratch(record_bytes_);
+  rows_.read(row, scratch.span());
+  return num_ops_ == 0 || std::memcmp(scratch.data() + code_at, code.data(), num_ops_ * sizeof(knob_index)) == 0;
 }
 
 bool results_buffer::proposed_hash(std::uint64_t hash) const {
@@ -89,10 +93,10 @@ void results_buffer::decode(const std::byte* rec, result_row& out) const {
 
 result_row results_buffer::row(std::size_t row) const {
   if (row >= size_) throw error("results_buffer: row " + std::to_string(row) + " out of range");
-  std::vector<std::byte> rec(record_bytes_);
-  rows_.read(row, rec);
+  record_scratch scratch(record_bytes_);
+  rows_.read(row, scratch.span());
   result_row out;
-  decode(rec.data(), out);
+  decode(scratch.data(), out);
   return out;
 }
 

@@ -111,18 +111,23 @@ class buffer_history final : public search::proposal_history {
 
 tuner::tuner(const app& a) : app_(a) {}
 
+void tuner::decode_rows(std::vector<config>& out, bool kept_only) const {
+  out.clear();
+  buffer_.scan([&](std::size_t row, const result_view& v) {
+    if (v.status != eval_status::ok) return;
+    if (kept_only && !(v.qos >= report_.tune_keep_threshold)) return;
+    config c;
+    c.knobs = app_.space().decode(v.code);
+    c.qos = v.qos;
+    c.cost = v.cost;
+    c.test_qos = buffer_.test_qos(row);
+    out.push_back(std::move(c));
+  });
+}
+
 const std::vector<config>& tuner::all_configs() const {
   if (!all_decoded_) {
-    all_.clear();
-    buffer_.scan([&](std::size_t row, const result_view& v) {
-      if (v.status != eval_status::ok) return;
-      config c;
-      c.knobs = app_.space().decode(v.code);
-      c.qos = v.qos;
-      c.cost = v.cost;
-      c.test_qos = buffer_.test_qos(row);
-      all_.push_back(std::move(c));
-    });
+    decode_rows(all_, false);
     all_decoded_ = true;
   }
   return all_;
@@ -130,16 +135,7 @@ const std::vector<config>& tuner::all_configs() const {
 
 const std::vector<config>& tuner::kept_configs() const {
   if (!kept_decoded_) {
-    kept_.clear();
-    buffer_.scan([&](std::size_t row, const result_view& v) {
-      if (v.status != eval_status::ok || !(v.qos >= report_.tune_keep_threshold)) return;
-      config c;
-      c.knobs = app_.space().decode(v.code);
-      c.qos = v.qos;
-      c.cost = v.cost;
-      c.test_qos = buffer_.test_qos(row);
-      kept_.push_back(std::move(c));
-    });
+    decode_rows(kept_, true);
     kept_decoded_ = true;
   }
   return kept_;

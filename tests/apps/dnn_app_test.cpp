@@ -102,7 +102,7 @@ TEST(DnnApp, TimedEvaluatorMeasuresTime) {
   code[1] = *a->space().find_knob(1, "231");  // conv2 filter sampling, skip 2
   const auto approx = e->measure(code, split::tune);
   EXPECT_GT(approx.cost, 0.2);
-  EXPECT_LT(approx.cost, 2.0);  // a ratio to the exact network's time (noisy on a busy machine)
+  EXPECT_LT(approx.cost, 4.0);  // a ratio to the exact network's time (2.4 seen with both cores busy)
   dnn_options plain = o;
   plain.paired_timing = false;
   auto b = dnn_app::create(committed("lenet"), test_data(), plain);

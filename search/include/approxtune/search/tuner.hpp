@@ -148,6 +148,9 @@ class tuner {
   void write_outputs(const std::filesystem::path& dir) const;
 
  private:
+  // Decodes every successful row (or every kept one) of the buffer into @p out.
+  void decode_rows(std::vector<config>& out, bool kept_only) const;
+
   const app& app_;
   results_buffer buffer_;
   tuning_report report_;
