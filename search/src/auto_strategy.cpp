@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::uint64_t auto_salt = 0x6175746f0aULL;  // "auto"
 constexpr int child_attempts = 16;
+constexpr std::uint8_t single_fail_limit = 4;
 constexpr std::size_t move_samples = 24;
 // The model's candidate order is refreshed against the measured front this often.
 constexpr std::size_t model_refresh_every = 16;
@@ -87,7 +88,9 @@ class auto_core final : public strategy {
       for (int attempt = 0; attempt < child_attempts && !child; ++attempt) {
         auto c = generate(op);
         if (!c) break;  // the operator has nothing to offer now
-        if (!proposed_.contains(*c)) child = std::move(c);
+        const bool duplicate = proposed_.contains(*c);
+        if (op == op_mutate) note_single_move(duplicate);
+        if (!duplicate) child = std::move(c);
       }
       if (!child) {
         // Every child the operator made was proposed before (near a well-explored front, the
@@ -122,7 +125,10 @@ class auto_core final : public strategy {
         // every one of them (~85 bytes each).
         const auto id = static_cast<std::uint32_t>(codes_.size());
         const double gain = archive_.insert(o.qos, 1.0 / o.cost, id);
-        if (archive_.last_kept()) codes_.emplace_back(o.code.begin(), o.code.end());
+        if (archive_.last_kept()) {
+          codes_.emplace_back(o.code.begin(), o.code.end());
+          single_fails_.push_back(0);
+        }
         if (gain > 0.0) reward = before > 0.0 ? std::min(1.0, gain / before) : 1.0;
         if (op >= 0) gain_[op] += gain;
       }
@@ -285,10 +291,25 @@ class auto_core final : public strategy {
   }
 
   std::optional<config_code> mutate() {
-    config_code child = codes_[archive_.front()[pick_parent()].id];
-    const std::size_t changes = rng_.below(3) == 0 ? 2 + rng_.below(2) : 1;
+    const std::uint32_t id = archive_.front()[pick_parent()].id;
+    config_code child = codes_[id];
+    // One knob move (2 in 3 draws), or 2-3. A parent whose one-knob moves gave only
+    // configurations proposed before, single_fail_limit (4) times in a row, has used them up
+    // (near a well-explored front, late in a long run): it gets 2-3 moves, so proposals do
+    // not cost more and more rejected draws.
+    const bool multi = rng_.below(3) == 0;
+    last_single_ = !multi && single_fails_[id] < single_fail_limit;
+    last_parent_ = id;
+    const std::size_t changes = last_single_ ? 1 : 2 + rng_.below(2);
     for (std::size_t i = 0; i < changes; ++i) mutate_op(child, rng_.below(child.size()));
     return child;
+  }
+
+  // Counts the outcome of the last mutate() of a one-knob move (consecutive duplicates).
+  void note_single_move(bool duplicate) {
+    if (!last_single_) return;
+    auto& fails = single_fails_[last_parent_];
+    fails = duplicate ? static_cast<std::uint8_t>(std::min<int>(fails + 1, single_fail_limit)) : 0;
   }
 
   std::optional<config_code> crossover() {
@@ -426,6 +447,9 @@ class auto_core final : public strategy {
   front_archive archive_;
   std::deque<config_code> seeds_;
   std::vector<config_code> codes_;  // configurations that entered the front, by archive id
+  std::vector<std::uint8_t> single_fails_;  // by archive id: one-knob moves rejected in a row
+  std::uint32_t last_parent_ = 0;           // archive id of the last mutate()'s parent
+  bool last_single_ = false;                // whether it made a one-knob move
   std::vector<int> pending_;        // operator of each proposal of the last batch (-1: seed)
 
   std::vector<double> gap_cumulative_;
