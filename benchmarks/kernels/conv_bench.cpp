@@ -47,6 +47,7 @@ const variant_entry variants[] = {
     {"perf_rows_s2_o0", k::perforated_rows(2, 0)},
     {"perf_rows_s2_o1", k::perforated_rows(2, 1)},
     {"perf_cols_s2_o0", k::perforated_cols(2, 0)},
+    {"perf_cols_s2_o1", k::perforated_cols(2, 1)},
     {"perf_rows_s3_o0", k::perforated_rows(3, 0)},
     {"perf_rows_s4_o0", k::perforated_rows(4, 0)},
     {"samp_e2_o0", k::filter_sampling(2, 0)},

@@ -12,10 +12,10 @@ void blas_single_threaded() {
 }
 
 void sgemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-           bool b_transposed) {
+           bool b_transposed, float beta) {
   blas_single_threaded();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-              a, lda, b, ldb, 0.0f, c, ldc);
+              a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace approxtune::kernels::detail

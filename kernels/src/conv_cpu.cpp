@@ -3,8 +3,10 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "approxtune/kernels/error.hpp"
 #include "approxtune/kernels/ops.hpp"
@@ -134,35 +136,69 @@ void split_phases(const conv_plan& p, const phase_layout& L, const float* image,
   }
 }
 
+// Offsets in the phase-split image of every kept filter element's run for output row 0
+// (tap_offset), computed once per call: the same for every image.
+void phase_tap_offsets(const conv_plan& p, const phase_layout& L, const int* filter_index,
+                       int* out) {
+  for (int t = 0; t < p.n_kept; ++t) {
+    const int f = filter_index[t];
+    const int r = f % p.plane;
+    out[t] = static_cast<int>(L.tap_offset(p.c, f / p.plane, r / p.kw, r % p.kw));
+  }
+}
+
+// The rows of one im2col row, Chunks 4-float chunks each (0: ce floats, any number of chunks).
+template <int Chunks>
+void copy_tap_rows(const conv_plan& p, const float* tap, const int* row_map, std::size_t row_step,
+                   float* dst) {
+  const int ce = p.cols_eff;
+  // With cols_eff >= 2, all rows but the last copy whole 4-float chunks: the up to 3 floats a
+  // row's last chunk writes past its end land in the next row (cols_eff >= 2 floats, or more
+  // when cols_eff >= 4 makes the overrun smaller), which is written afterwards; the up to 3 it
+  // reads past its source run lie inside the phase plane (a later padded row follows). This
+  // keeps rows of 2-3 floats (stride-2 column perforation of 7-wide outputs) at one load and
+  // store each.
+  const int last = ce >= 2 ? p.rows_eff - 1 : 0;
+  for (int i = 0; i < last; ++i) {
+    float* __restrict d = dst + static_cast<std::size_t>(i) * ce;
+    const float* __restrict s = tap + row_map[i] * row_step;
+    if constexpr (Chunks > 0) {
+      for (int j = 0; j < 4 * Chunks; j += 4) std::memcpy(d + j, s + j, 4 * sizeof(float));
+    } else {
+      for (int j = 0; j < ce; j += 4) std::memcpy(d + j, s + j, 4 * sizeof(float));
+    }
+  }
+  for (int i = last; i < p.rows_eff; ++i) {
+    copy_short(dst + static_cast<std::size_t>(i) * ce, tap + row_map[i] * row_step, ce);
+  }
+}
+
 // im2col restricted to the computed output positions (row_map x col_map) and the kept filter
 // elements (filter_index): col[t * ld + i * cols_eff + j] = input at the tap of filter element
 // filter_index[t] for output (row_map[i], col_map[j]), 0 in the padding. This version copies
-// runs of the phase-split image (affine column walk, see phase_layout).
+// runs of the phase-split image (affine column walk, see phase_layout); tap_offsets from
+// phase_tap_offsets.
 void im2col_phases(const conv_plan& p, const phase_layout& L, const float* phases,
-                   const int* row_map, const int* filter_index, float* col, std::size_t ld) {
+                   const int* row_map, const int* tap_offsets, float* col, std::size_t ld) {
   const std::size_t row_step = static_cast<std::size_t>(p.params.stride_h) * L.len;
-  const int ce = p.cols_eff;
-  for (int t = 0; t < p.n_kept; ++t) {
-    const int f = filter_index[t];
-    const int c = f / p.plane;
-    const int r = f % p.plane;
-    const float* tap = phases + L.tap_offset(p.c, c, r / p.kw, r % p.kw);
-    float* dst = col + static_cast<std::size_t>(t) * ld;
-    // With cols_eff >= 2, all rows but the last copy whole 4-float chunks: the up to 3 floats a
-    // row's last chunk writes past its end land in the next row (cols_eff >= 2 floats, or more
-    // when cols_eff >= 4 makes the overrun smaller), which is written afterwards; the up to 3 it
-    // reads past its source run lie inside the phase plane (a later padded row follows). This
-    // keeps rows of 2-3 floats (stride-2 column perforation of 7-wide outputs) at one load and
-    // store each.
-    const int last = ce >= 2 ? p.rows_eff - 1 : 0;
-    for (int i = 0; i < last; ++i) {
-      float* __restrict d = dst + static_cast<std::size_t>(i) * ce;
-      const float* __restrict s = tap + row_map[i] * row_step;
-      for (int j = 0; j < ce; j += 4) std::memcpy(d + j, s + j, 4 * sizeof(float));
+  const int chunks = (p.cols_eff + 3) / 4;
+  auto run = [&](auto tag) {
+    constexpr int n = decltype(tag)::value;
+    for (int t = 0; t < p.n_kept; ++t) {
+      copy_tap_rows<n>(p, phases + tap_offsets[t], row_map, row_step,
+                       col + static_cast<std::size_t>(t) * ld);
     }
-    for (int i = last; i < p.rows_eff; ++i) {
-      copy_short(dst + static_cast<std::size_t>(i) * ce, tap + row_map[i] * row_step, ce);
-    }
+  };
+  switch (chunks) {
+    case 1:
+      run(std::integral_constant<int, 1>{});
+      break;
+    case 2:
+      run(std::integral_constant<int, 2>{});
+      break;
+    default:
+      run(std::integral_constant<int, 0>{});
+      break;
   }
 }
 
@@ -203,6 +239,144 @@ void im2col_gather(const conv_plan& p, const float* image, const int* row_map, c
   }
 }
 
+// Shifted layout, for perforated convs with an affine row walk (stride-2 row perforation, column
+// perforation of any stride): im2col is never built. Output row i reads padded row r0 + dy + qr i
+// for filter row dy (r0 = row_map[0] stride_h, qr = row-map step x stride_h). The padded rows of
+// the `group` images of one GEMM are stacked, image g's padded row y at stacked row g period + y,
+// split into qr row phases (phase ry = stacked rows ry, ry + qr, ...; `rows` each), and every
+// row is stored kw times, once per filter column dx, already gathered at the computed columns:
+//   X[c][dx][ry][m][j] = padded(c, y, col_map[j] stride_w + dx) with g period + y = qr m + ry
+// (ce = cols_eff floats per row). For filter row dy, the im2col rows of all (c, dx) are then rows
+// of one strided matrix inside X: B_dy = X + (ry(dy) rows + m0(dy)) ce with leading dimension
+// qr rows ce, image g's columns starting g (period / qr) ce further. The conv is kh accumulating
+// GEMMs (K = C kw each) straight on X, with the weights repacked to
+// A_dy[k][c kw + dx] = W[k][c][dy][dx]. Consecutive images may share zero rows: image g's
+// bottom padding and image g + 1's top padding are both zero, so period = h + pad_h (rounded up
+// to a multiple of qr) suffices. The price: the GEMM also computes period / qr - rows_eff junk
+// rows between consecutive images (never read); for a single image there is none.
+struct shift_layout {
+  int qr = 1;      // row phases
+  int r0 = 0;      // padded row of output row 0 for filter row 0
+  int hp = 0;      // padded rows of one image
+  int period = 0;  // stacked rows from one image to the next (a multiple of qr)
+  int ce = 0;      // floats per row (computed columns)
+  int group = 1;   // images stacked
+  // Stacked rows each image writes (its padded rows, then zero rows up to the next image).
+  int image_rows() const { return std::max(hp, period); }
+  int rows() const { return detail::ceil_div((group - 1) * period + image_rows(), qr); }
+  // Columns from one image to the next.
+  std::size_t image_floats() const { return static_cast<std::size_t>(period / qr) * ce; }
+  // Leading dimension of every B_dy (one (c, dx) block).
+  std::size_t block_floats() const { return static_cast<std::size_t>(qr) * rows() * ce; }
+  std::size_t floats(int channels, int kw) const {
+    return static_cast<std::size_t>(channels) * kw * block_floats();
+  }
+  // GEMM columns of `count` images.
+  std::size_t gemm_columns(int count, int rows_eff) const {
+    return static_cast<std::size_t>(count - 1) * image_floats() +
+           static_cast<std::size_t>(rows_eff) * ce;
+  }
+  std::size_t b_offset(int dy) const {
+    const int row = r0 + dy;
+    return (static_cast<std::size_t>(row % qr) * rows() + row / qr) * ce;
+  }
+};
+
+// Writes image g's rows of the shifted layout (all channels and filter columns). With an affine
+// column walk of step q = L.q >= 2, each channel plane is first split into its column phases
+// (phase_layout, one channel, in `scratch`: L.floats(1) + L.scratch_floats(1) + 4 floats), so
+// that every row of X is a copy of ce consecutive floats of a phase row, read from L1; with
+// q = 1 (row perforation), rows are copied from the image itself; else they are gathered
+// through col_map.
+void build_shifted(const conv_plan& p, const shift_layout& S, const phase_layout& L, bool affine,
+                   const int* col_map, const float* image, int g, float* x, float* scratch) {
+  const int sw = p.params.stride_w;
+  const int pw = p.params.pad_w;
+  const int ph = p.params.pad_h;
+  const int ce = S.ce;
+  const int stack0 = g * S.period;
+  const int nrows = S.image_rows();
+  conv_plan one = p;  // the geometry of one channel, for split_phases
+  one.c = 1;
+  const bool split = affine && L.q >= 2;
+  const bool runs = affine && L.q == 1;
+  for (int c = 0; c < p.c; ++c) {
+    const float* plane = image + static_cast<std::size_t>(c) * p.h * p.w;
+    if (split) split_phases(one, L, plane, scratch, scratch + L.floats(1));
+    for (int dx = 0; dx < p.kw; ++dx) {
+      float* blk = x + (static_cast<std::size_t>(c) * p.kw + dx) * S.block_floats();
+      if (split) {
+        const float* tap = scratch + L.tap_offset(1, 0, 0, dx);
+        // Rows in memory order (phase by phase); all but the last of each phase copy whole
+        // 4-float chunks: the up to 3 floats written past a row land in the next row of the
+        // phase, written afterwards, and the up to 3 read past a phase row stay inside the
+        // scratch (a later phase row, the split scratch, or the 4 spare floats).
+        for (int ry = 0; ry < S.qr; ++ry) {
+          const int y0 = ((ry - stack0) % S.qr + S.qr) % S.qr;  // first y with row % qr == ry
+          float* d_next =
+              blk + (static_cast<std::size_t>(ry) * S.rows() + (stack0 + y0) / S.qr) * ce;
+          for (int y = y0; y < nrows; y += S.qr, d_next += ce) {
+            float* __restrict d = d_next;
+            if (y >= S.hp) {
+              for (int j = 0; j < ce; ++j) d[j] = 0.0f;
+              continue;
+            }
+            const float* __restrict src = tap + static_cast<std::size_t>(y) * L.len;
+            if (y + S.qr < nrows && ce >= 2) {
+              for (int j = 0; j < ce; j += 4) std::memcpy(d + j, src + j, 4 * sizeof(float));
+            } else {
+              copy_short(d, src, ce);
+            }
+          }
+        }
+        continue;
+      }
+      // Computed columns whose tap is inside the input: [jlo, jhi) (col_map is increasing).
+      int jlo = 0;
+      int jhi = ce;
+      while (jlo < ce && col_map[jlo] * sw - pw + dx < 0) ++jlo;
+      while (jhi > jlo && col_map[jhi - 1] * sw - pw + dx >= p.w) --jhi;
+      const int base = col_map[0] * sw - pw + dx;  // input column of computed column 0
+      for (int ry = 0; ry < S.qr; ++ry) {
+        const int y0 = ((ry - stack0) % S.qr + S.qr) % S.qr;
+        float* d_next = blk + (static_cast<std::size_t>(ry) * S.rows() + (stack0 + y0) / S.qr) * ce;
+        for (int y = y0; y < nrows; y += S.qr, d_next += ce) {
+          float* __restrict d = d_next;
+          const int iy = y - ph;
+          if (iy < 0 || iy >= p.h) {
+            for (int j = 0; j < ce; ++j) d[j] = 0.0f;
+            continue;
+          }
+          const float* __restrict src = plane + static_cast<std::size_t>(iy) * p.w;
+          for (int j = 0; j < jlo; ++j) d[j] = 0.0f;
+          if (runs) {
+            copy_short(d + jlo, src + base + jlo, jhi - jlo);
+          } else {
+            for (int j = jlo; j < jhi; ++j) d[j] = src[col_map[j] * sw - pw + dx];
+          }
+          for (int j = jhi; j < ce; ++j) d[j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// A_dy[k][c kw + dx] = W[k][c][dy][dx], the kh weight matrices of the shifted-layout GEMMs.
+void repack_weights_by_row(const conv_plan& p, const float* w, float* out) {
+  const std::size_t kk = static_cast<std::size_t>(p.c) * p.kw;
+  for (int dy = 0; dy < p.kh; ++dy) {
+    for (int k = 0; k < p.k; ++k) {
+      float* d = out + (static_cast<std::size_t>(dy) * p.k + k) * kk;
+      const float* s =
+          w + static_cast<std::size_t>(k) * p.n_full + static_cast<std::size_t>(dy) * p.kw;
+      for (int c = 0; c < p.c; ++c) {
+        for (int dx = 0; dx < p.kw; ++dx)
+          d[c * p.kw + dx] = s[static_cast<std::size_t>(c) * p.plane + dx];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const float> bias,
@@ -234,6 +408,10 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   // call runs in (results are bitwise identical across arenas).
   constexpr std::size_t min_gemm_columns = 512;
   constexpr int group_multiple = 4;
+  // Perforated convs run on the shifted layout (see shift_layout) when its GEMMs compute at most
+  // this fraction of junk columns over the group's positions (measured: with 13 % junk, 7x7
+  // layers ran slower than on the phase-split im2col; 28x28 and 14x14 have <= 6 %).
+  constexpr double shift_max_junk = 0.08;
   const std::size_t positions = p.positions();
   int group =
       direct ? 1
@@ -250,14 +428,15 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   // One scratch slot per worker thread of the current arena; a task finds its slot through
   // current_thread_index(), so the parallel loop itself never allocates.
   const int slots = tbb::this_task_arena::max_concurrency();
-  const std::size_t col_floats = direct ? 0 : static_cast<std::size_t>(p.n_kept) * gemm_columns;
+  std::size_t col_floats = direct ? 0 : static_cast<std::size_t>(p.n_kept) * gemm_columns;
   // GEMM result buffer: needed to pack several images, and for perforation, whose expansion
   // (fused with the bias) reads it and writes the output once.
   const bool use_c_buf = group > 1 || perforated;
-  const std::size_t c_floats = use_c_buf ? static_cast<std::size_t>(p.k) * gemm_columns : 0;
-  // Index tables: row/column/filter maps and the output line sources (3 ints each).
+  std::size_t c_floats = use_c_buf ? static_cast<std::size_t>(p.k) * gemm_columns : 0;
+  // Index tables: row/column/filter maps, the output line sources (3 ints each), and the phase
+  // offsets of the kept filter elements.
   const std::size_t n_ints = static_cast<std::size_t>(p.rows_eff) + p.cols_eff + p.n_kept +
-                             3 * (static_cast<std::size_t>(p.oh) + p.ow);
+                             3 * (static_cast<std::size_t>(p.oh) + p.ow) + p.n_kept;
   int* ints = ws.ints(n_ints);
   int* row_map = ints;
   int* col_map = row_map + p.rows_eff;
@@ -281,23 +460,50 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
   // im2col copies runs of a phase-split copy of each image when the column walk is affine
   // (unperforated, or stride-2 perforated) and the filter has more than one element.
   const column_walk walk = column_walk_of(col_map, p.cols_eff);
-  const bool use_phases = !direct && walk.affine && p.plane > 1;
+  // Perforated convs with an affine row walk run on the shifted layout instead (no im2col), if
+  // its junk rows between stacked images add at most shift_max_junk GEMM columns.
+  const column_walk row_walk = column_walk_of(row_map, p.rows_eff);
+  shift_layout shifted;
+  shifted.qr = row_walk.step * params.stride_h;
+  shifted.r0 = row_walk.first * params.stride_h;
+  shifted.hp = p.h + 2 * params.pad_h;
+  shifted.period = detail::ceil_div(p.h + params.pad_h, shifted.qr) * shifted.qr;
+  shifted.ce = p.cols_eff;
+  shifted.group = group;
+  const bool shift_direct = perforated && !half && p.plane > 1 && row_walk.affine &&
+                            static_cast<double>(shifted.gemm_columns(group, p.rows_eff)) <=
+                                (1.0 + shift_max_junk) * static_cast<double>(gemm_columns);
+  if (shift_direct) {
+    col_floats = shifted.floats(p.c, p.kw);
+    c_floats = static_cast<std::size_t>(p.k) * shifted.gemm_columns(group, p.rows_eff);
+  }
+  int* const tap_offsets = sources_at + 3 * (p.oh + p.ow);
   phase_layout layout;
   layout.q = walk.step * params.stride_w;
   layout.hp = p.h + 2 * params.pad_h;
   layout.wp = p.w + 2 * params.pad_w;
   layout.len = detail::ceil_div(layout.wp, layout.q);
   layout.first_col = walk.first * params.stride_w;
-  const std::size_t phase_floats =
-      use_phases ? layout.floats(p.c) + layout.scratch_floats(p.c) : 0;
+  // (The tap offsets are ints: images of more than INT_MAX floats take the gather path.)
+  const bool use_phases = !direct && !shift_direct && walk.affine && p.plane > 1 &&
+                          layout.floats(p.c) <= static_cast<std::size_t>(INT_MAX);
+  const std::size_t phase_floats = use_phases     ? layout.floats(p.c) + layout.scratch_floats(p.c)
+                                   : shift_direct ? layout.floats(1) + layout.scratch_floats(1) + 4
+                                                  : 0;
+  if (use_phases) phase_tap_offsets(p, layout, filter_index, tap_offsets);
 
   const std::size_t slot_floats = col_floats + c_floats + phase_floats;
-  const std::size_t weight_floats = own_weights ? static_cast<std::size_t>(p.k) * p.n_kept : 0;
+  const std::size_t weight_floats = own_weights    ? static_cast<std::size_t>(p.k) * p.n_kept
+                                    : shift_direct ? static_cast<std::size_t>(p.k) * p.n_full
+                                                   : 0;
   float* floats = ws.floats(weight_floats + slot_floats * static_cast<std::size_t>(slots));
 
   const float* a_matrix = weights.data;
   if (own_weights) {
     detail::prepare_weights(p, weights.data, filter_index, floats);
+    a_matrix = floats;
+  } else if (shift_direct) {
+    repack_weights_by_row(p, weights.data, floats);
     a_matrix = floats;
   }
   float* slot_base = floats + weight_floats;
@@ -317,12 +523,33 @@ void conv2d(const_tensor_view input, const_tensor_view weights, std::span<const 
         for (int gi = range.begin(); gi != range.end(); ++gi) {
           const int first = gi * group;
           const int count = std::min(group, p.n - first);
+          if (shift_direct) {
+            for (int g = 0; g < count; ++g) {
+              build_shifted(p, shifted, layout, walk.affine, col_map,
+                            input.data + in_image * (first + g), g, col, phase_buf);
+            }
+            const std::size_t n_cols = shifted.gemm_columns(count, p.rows_eff);
+            const int kk = p.c * p.kw;
+            for (int dy = 0; dy < p.kh; ++dy) {
+              detail::sgemm(p.k, static_cast<int>(n_cols), kk,
+                            a_matrix + static_cast<std::size_t>(dy) * p.k * kk, kk,
+                            col + shifted.b_offset(dy), static_cast<int>(shifted.block_floats()),
+                            c_buf, static_cast<int>(n_cols), false, dy == 0 ? 0.0f : 1.0f);
+            }
+            float* out = output.data + out_image * first;
+            for (int g = 0; g < count; ++g) {
+              detail::finish_image(p, row_sources, col_sources, pairs,
+                                   c_buf + shifted.image_floats() * g, n_cols, bias_data,
+                                   out + out_image * g);
+            }
+            continue;
+          }
           const std::size_t ld = positions * static_cast<std::size_t>(count);
           for (int g = 0; g < count && !direct; ++g) {
             const float* image = input.data + in_image * (first + g);
             if (use_phases) {
               split_phases(p, layout, image, phase_buf, phase_buf + layout.floats(p.c));
-              im2col_phases(p, layout, phase_buf, row_map, filter_index, col + positions * g, ld);
+              im2col_phases(p, layout, phase_buf, row_map, tap_offsets, col + positions * g, ld);
             } else {
               im2col_gather(p, image, row_map, col_map, filter_index, col + positions * g, ld);
             }

@@ -282,6 +282,35 @@ TEST_F(ConvTest, Im2colPathShapesMatchOracle) {
   }
 }
 
+// Shapes aimed at the shifted layout of perforated convs (no im2col; kh accumulating GEMMs on
+// a copy of the image with rows stacked per image, split into row phases and repeated per filter
+// column): one image per GEMM, several images per GEMM sharing a zero padding row (28x28, 14x14)
+// with a short last group, a zero row appended between images (unpadded odd height with row
+// perforation: period > padded height), stride_h 2 with row perforation (4 row phases), 5x5 and
+// 1xk / kx1 filters, a strided conv with column perforation (column step 4), padding on one axis
+// only, a 2-row output, and (perforation stride >= 3 of columns) the gathered rows.
+std::vector<conv_case> shifted_layout_cases() {
+  return {
+      {1, 3, 9, 11, 4, 3, 3, {1, 1, 1, 1}, true},   // one image, odd sizes
+      {5, 3, 28, 28, 4, 3, 3, {1, 1, 1, 1}, true},  // 2 images per GEMM, last group 1
+      {7, 4, 14, 14, 5, 3, 3, {1, 1, 1, 1}, true},  // 6 images per GEMM, last group 1
+      {5, 2, 63, 5, 3, 1, 3, {1, 1, 0, 1}, false},  // 1x3, unpadded odd height: period > hp
+      {3, 2, 57, 9, 3, 3, 3, {2, 1, 1, 1}, true},   // stride_h 2: rows s2 -> 4 row phases
+      {1, 3, 12, 13, 4, 5, 5, {1, 1, 2, 2}, true},  // 5x5, pad 2
+      {1, 2, 15, 16, 3, 3, 3, {1, 2, 1, 1}, true},  // stride_w 2: cols s2 -> column step 4
+      {1, 3, 10, 12, 2, 3, 3, {1, 1, 0, 1}, true},  // padding on the columns only
+      {1, 2, 9, 8, 3, 3, 1, {1, 1, 1, 0}, true},    // 3x1 filter
+      {1, 3, 2, 17, 2, 1, 3, {1, 1, 0, 1}, true},   // 2-row output
+  };
+}
+
+TEST_F(ConvTest, ShiftedLayoutShapesMatchOracle) {
+  SCOPED_TRACE(testing::Message() << "seed=" << seed_);
+  for (const auto& cc : shifted_layout_cases()) {
+    for (const auto& v : all_variants(k::precision::fp32)) check_variant(cc, v, rng_, ws_);
+  }
+}
+
 TEST_F(ConvTest, RandomShapesMatchOracle) {
   SCOPED_TRACE(testing::Message() << "seed=" << seed_);
   std::uniform_int_distribution<int> small(1, 6);
@@ -324,6 +353,36 @@ TEST_F(ConvTest, SameResultWithOneThreadAndManyImages) {
     for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << v.to_string();
   }
   check_variant(cc, k::perforated_rows(2, 0), rng_, ws_);
+}
+
+TEST_F(ConvTest, ShiftedLayoutSameResultWithOneThread) {
+  SCOPED_TRACE(testing::Message() << "seed=" << seed_);
+  // Stride-2 perforation of 28x28 and 14x14 outputs runs on the shifted layout with 2 and 6
+  // images per GEMM (several GEMMs, short last group): one- and default-concurrency arenas must
+  // agree bit for bit, and each result must match the oracle.
+  for (const conv_case& cc : {conv_case{9, 3, 28, 28, 4, 3, 3, {1, 1, 1, 1}, true},
+                              conv_case{13, 4, 14, 14, 5, 3, 3, {1, 1, 1, 1}, true}}) {
+    const k::shape4 in_shape{cc.n, cc.c, cc.h, cc.w};
+    const k::shape4 w_shape{cc.kout, cc.c, cc.kh, cc.kw};
+    const auto x = random_vector(rng_, in_shape.size());
+    const auto wt = random_vector(rng_, w_shape.size());
+    const auto bias = random_vector(rng_, static_cast<std::size_t>(cc.kout));
+    for (const auto& v : {k::perforated_rows(2, 0), k::perforated_rows(2, 1),
+                          k::perforated_cols(2, 0), k::perforated_cols(2, 1)}) {
+      k::tensor a(k::conv2d_output_shape(in_shape, w_shape, cc.params));
+      k::tensor b(a.shape());
+      k::workspace ws1;
+      tbb::task_arena one(1);
+      one.execute([&] {
+        k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, a, ws1);
+      });
+      k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, b, ws_);
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a.data()[i], b.data()[i]) << describe(cc) << " " << v.to_string();
+      }
+      check_variant(cc, v, rng_, ws_);
+    }
+  }
 }
 
 TEST_F(ConvTest, WorkspaceDoesNotGrowOnRepeatedCalls) {
