@@ -6,7 +6,8 @@
 # run from the evaluations' commit timestamps (`evaluations.at`, set when the tuner hands a
 # batch to the store).
 #
-# usage: benchmarks/runtime/long_run.sh BIN [N] [STRATEGY] [OPS] [KNOBS]
+# usage: [SAMPLE_SECONDS=0.5] benchmarks/runtime/long_run.sh BIN [N] [STRATEGY] [OPS] [KNOBS]
+#   (a run of 10^6 takes a few seconds: SAMPLE_SECONDS=0.1 gives the CPU-time ratio enough samples)
 #   e.g. benchmarks/runtime/long_run.sh build/bin/approxtune 1000000 random 30 10
 # Prints: peak RSS at 10% and 100% of the run (and at 10^5 evaluations when N > 10^5), the
 # growth ratio, bytes per evaluation, evaluations per CPU-second of the process over the first
@@ -35,7 +36,7 @@ while kill -0 "$pid" 2> /dev/null; do
   done_n=$(sqlite3 -readonly "$dir/run/results.db" "SELECT coalesce(max(id), 0) FROM evaluations" 2> /dev/null || echo -1)
   now=$(date +%s.%N)
   [ -n "$rss" ] && echo "$(awk -v a="$now" -v b="$start" 'BEGIN {printf "%.2f", a - b}') $done_n $rss $hwm $ticks" >> "$samples"
-  sleep 0.5
+  sleep "${SAMPLE_SECONDS:-0.5}"
 done
 wait "$pid" || { echo "approxtune failed:"; cat "$dir/stderr"; exit 1; }
 cat "$dir/stdout"
@@ -47,7 +48,7 @@ hwm_at() { awk -v k="$1" '$2 >= k {print $4; exit}' "$samples"; }
 last_hwm=$(tail -1 "$samples" | awk '{print $4}')
 tenth=$((n / 10))
 h10=$(hwm_at "$tenth")
-echo "samples: $(wc -l < "$samples") (every 0.5 s)"
+echo "samples: $(wc -l < "$samples") (every ${SAMPLE_SECONDS:-0.5} s)"
 echo "peak RSS (VmHWM) at ${tenth} evaluations: ${h10} KiB"
 if [ "$n" -gt 100000 ] && [ "$tenth" -ne 100000 ]; then
   echo "peak RSS (VmHWM) at 100000 evaluations: $(hwm_at 100000) KiB"
