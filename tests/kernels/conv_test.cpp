@@ -209,6 +209,28 @@ void check_variant(const conv_case& cc, const k::conv_variant& v, std::mt19937& 
   }
 }
 
+// Runs @p v on fresh random inputs in a one-thread arena and in the default one: the results
+// must agree bit for bit (each GEMM's split of the batch does not depend on the thread count).
+void expect_same_with_one_thread(const conv_case& cc, const k::conv_variant& v, std::mt19937& rng,
+                                 k::workspace& ws) {
+  const k::shape4 in_shape{cc.n, cc.c, cc.h, cc.w};
+  const k::shape4 w_shape{cc.kout, cc.c, cc.kh, cc.kw};
+  const auto x = random_vector(rng, in_shape.size());
+  const auto wt = random_vector(rng, w_shape.size());
+  const auto bias = random_vector(rng, static_cast<std::size_t>(cc.kout));
+  k::tensor a(k::conv2d_output_shape(in_shape, w_shape, cc.params));
+  k::tensor b(a.shape());
+  k::workspace ws1;
+  tbb::task_arena one(1);
+  one.execute([&] {
+    k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, a, ws1);
+  });
+  k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, b, ws);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a.data()[i], b.data()[i]) << describe(cc) << " " << v.to_string();
+  }
+}
+
 std::vector<conv_case> edge_cases() {
   return {
       {1, 1, 5, 5, 1, 1, 1, {}, false},             // 1x1 filter, batch 1
@@ -336,22 +358,8 @@ TEST_F(ConvTest, SameResultWithOneThreadAndManyImages) {
   // Batch much larger than the thread count; one- and default-concurrency arenas must agree
   // bit for bit (each image is one GEMM, whatever thread runs it).
   const conv_case cc{17, 4, 10, 10, 6, 3, 3, {1, 1, 1, 1}, true};
-  const k::shape4 in_shape{cc.n, cc.c, cc.h, cc.w};
-  const k::shape4 w_shape{cc.kout, cc.c, cc.kh, cc.kw};
-  const auto x = random_vector(rng_, in_shape.size());
-  const auto wt = random_vector(rng_, w_shape.size());
-  const auto bias = random_vector(rng_, 6);
-  for (const auto& v : all_variants(k::precision::fp32)) {
-    k::tensor a(k::conv2d_output_shape(in_shape, w_shape, cc.params));
-    k::tensor b(a.shape());
-    k::workspace ws1;
-    tbb::task_arena one(1);
-    one.execute([&] {
-      k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, a, ws1);
-    });
-    k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, b, ws_);
-    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << v.to_string();
-  }
+  for (const auto& v : all_variants(k::precision::fp32))
+    expect_same_with_one_thread(cc, v, rng_, ws_);
   check_variant(cc, k::perforated_rows(2, 0), rng_, ws_);
 }
 
@@ -362,24 +370,9 @@ TEST_F(ConvTest, ShiftedLayoutSameResultWithOneThread) {
   // agree bit for bit, and each result must match the oracle.
   for (const conv_case& cc : {conv_case{9, 3, 28, 28, 4, 3, 3, {1, 1, 1, 1}, true},
                               conv_case{13, 4, 14, 14, 5, 3, 3, {1, 1, 1, 1}, true}}) {
-    const k::shape4 in_shape{cc.n, cc.c, cc.h, cc.w};
-    const k::shape4 w_shape{cc.kout, cc.c, cc.kh, cc.kw};
-    const auto x = random_vector(rng_, in_shape.size());
-    const auto wt = random_vector(rng_, w_shape.size());
-    const auto bias = random_vector(rng_, static_cast<std::size_t>(cc.kout));
     for (const auto& v : {k::perforated_rows(2, 0), k::perforated_rows(2, 1),
                           k::perforated_cols(2, 0), k::perforated_cols(2, 1)}) {
-      k::tensor a(k::conv2d_output_shape(in_shape, w_shape, cc.params));
-      k::tensor b(a.shape());
-      k::workspace ws1;
-      tbb::task_arena one(1);
-      one.execute([&] {
-        k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, a, ws1);
-      });
-      k::conv2d({x.data(), in_shape}, {wt.data(), w_shape}, bias, cc.params, v, b, ws_);
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        ASSERT_EQ(a.data()[i], b.data()[i]) << describe(cc) << " " << v.to_string();
-      }
+      expect_same_with_one_thread(cc, v, rng_, ws_);
       check_variant(cc, v, rng_, ws_);
     }
   }
