@@ -83,12 +83,13 @@ std::optional<std::size_t> results_buffer::find(std::span<const knob_index> code
   return index_.find(hash, [&](std::size_t i) { return this->hash(i) == hash && code_equals(i, code); });
 }
 
-void results_buffer::decode(const std::byte* rec, result_row& out) const {
-  std::memcpy(&out.qos, rec + qos_at, 8);
-  std::memcpy(&out.cost, rec + cost_at, 8);
-  out.status = static_cast<eval_status>(rec[status_at]);
-  out.code.resize(num_ops_);
-  if (num_ops_ > 0) std::memcpy(out.code.data(), rec + code_at, num_ops_ * sizeof(knob_index));
+result_view results_buffer::decode(const std::byte* rec, knob_index* code) const {
+  result_view v{{code, num_ops_}, 0.0, 0.0, eval_status::ok};
+  std::memcpy(&v.qos, rec + qos_at, 8);
+  std::memcpy(&v.cost, rec + cost_at, 8);
+  v.status = static_cast<eval_status>(rec[status_at]);
+  if (num_ops_ > 0) std::memcpy(code, rec + code_at, num_ops_ * sizeof(knob_index));
+  return v;
 }
 
 result_row results_buffer::row(std::size_t row) const {
@@ -96,22 +97,18 @@ result_row results_buffer::row(std::size_t row) const {
   record_scratch scratch(record_bytes_);
   rows_.read(row, scratch.span());
   result_row out;
-  decode(scratch.data(), out);
+  out.code.resize(num_ops_);
+  const result_view v = decode(scratch.data(), out.code.data());
+  out.qos = v.qos;
+  out.cost = v.cost;
+  out.status = v.status;
   return out;
 }
 
 void results_buffer::scan(const std::function<void(std::size_t, const result_view&)>& visit) const {
   config_code code(num_ops_);
   rows_.scan([&](std::size_t first, const std::byte* block, std::size_t count) {
-    for (std::size_t k = 0; k < count; ++k) {
-      const std::byte* rec = block + k * record_bytes_;
-      result_view v{code, 0.0, 0.0, eval_status::ok};
-      std::memcpy(&v.qos, rec + qos_at, 8);
-      std::memcpy(&v.cost, rec + cost_at, 8);
-      v.status = static_cast<eval_status>(rec[status_at]);
-      if (num_ops_ > 0) std::memcpy(code.data(), rec + code_at, num_ops_ * sizeof(knob_index));
-      visit(first + k, v);
-    }
+    for (std::size_t k = 0; k < count; ++k) visit(first + k, decode(block + k * record_bytes_, code.data()));
   });
 }
 

@@ -139,7 +139,7 @@ replay_strategy::replay_strategy(const strategy_context& ctx, core_factory facto
     : ctx_(ctx), factory_(factory), core_(factory(ctx)) {}
 
 void replay_strategy::append_round(record_spill& to, const round& r) {
-  std::byte rec[25];
+  std::byte rec[round_bytes];
   const std::uint64_t asked = r.asked, got = r.got, n = r.observations;
   std::memcpy(rec, &asked, 8);
   std::memcpy(rec + 8, &got, 8);
@@ -149,7 +149,7 @@ void replay_strategy::append_round(record_spill& to, const round& r) {
 }
 
 void replay_strategy::append_obs(record_spill& to, const obs_record& o) {
-  std::byte rec[18];
+  std::byte rec[obs_bytes];
   std::memcpy(rec, &o.qos, 8);
   std::memcpy(rec + 8, &o.cost, 8);
   rec[16] = static_cast<std::byte>(o.ok ? 1 : 0);
@@ -158,7 +158,7 @@ void replay_strategy::append_obs(record_spill& to, const obs_record& o) {
 }
 
 replay_strategy::obs_record replay_strategy::obs_at(std::size_t i) const {
-  std::byte rec[18];
+  std::byte rec[obs_bytes];
   obs_.read(i, rec);
   obs_record o;
   std::memcpy(&o.qos, rec, 8);
@@ -173,7 +173,7 @@ void replay_strategy::for_each_round(
   std::size_t first = 0;
   rounds_.scan([&](std::size_t, const std::byte* block, std::size_t count) {
     for (std::size_t k = 0; k < count; ++k) {
-      const std::byte* rec = block + 25 * k;
+      const std::byte* rec = block + round_bytes * k;
       std::uint64_t asked, got, n;
       std::memcpy(&asked, rec, 8);
       std::memcpy(&got, rec + 8, 8);
@@ -245,7 +245,7 @@ void replay_strategy::load_state(const nlohmann::json& state) {
     // since) would make them look proposed already. The loaded core keeps its own set.
     ctx.history = nullptr;
     auto core = factory_(ctx);
-    record_spill rounds_log{rounds_.record_bytes()}, obs_log{obs_.record_bytes()};
+    record_spill rounds_log{round_bytes}, obs_log{obs_bytes};
     std::optional<round> last;
     std::vector<observation> obs;
     for (const auto& jr : state.at("rounds")) {

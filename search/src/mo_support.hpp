@@ -112,8 +112,11 @@ class replay_strategy final : public strategy {
   std::unique_ptr<strategy> core_;
   // The log save_state replays: every round but the last in rounds_ (a record_spill, so a long
   // run's log lives on disk, not in memory), the last one in last_ until the next propose.
-  record_spill rounds_{8 + 8 + 1 + 8};
-  record_spill obs_{8 + 8 + 1 + 1};
+  // Record layouts: round = asked, got (u64), observed (byte), observations (u64);
+  // observation = qos, cost (double), ok, cached (byte).
+  static constexpr std::size_t round_bytes = 8 + 8 + 1 + 8, obs_bytes = 8 + 8 + 1 + 1;
+  record_spill rounds_{round_bytes};
+  record_spill obs_{obs_bytes};
   std::optional<round> last_;
 };
 

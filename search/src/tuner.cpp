@@ -30,14 +30,19 @@ void validate(const tune_options& o) {
     throw config_error("the evaluation timeout must be > 0 seconds");
 }
 
+config make_config(const knob_space& space, std::span<const knob_index> code, double qos,
+                   double cost, std::optional<double> test_qos) {
+  config c;
+  c.knobs = space.decode(code);
+  c.qos = qos;
+  c.cost = cost;
+  c.test_qos = test_qos;
+  return c;
+}
+
 config to_config(const knob_space& space, const results_buffer& buf, std::size_t row) {
   const result_row r = buf.row(row);
-  config c;
-  c.knobs = space.decode(r.code);
-  c.qos = r.qos;
-  c.cost = r.cost;
-  c.test_qos = buf.test_qos(row);
-  return c;
+  return make_config(space, r.code, r.qos, r.cost, buf.test_qos(row));
 }
 
 // Evaluates @p codes on split @p s: results found in @p cache are served from it (marked
@@ -116,12 +121,7 @@ void tuner::decode_rows(std::vector<config>& out, bool kept_only) const {
   buffer_.scan([&](std::size_t row, const result_view& v) {
     if (v.status != eval_status::ok) return;
     if (kept_only && !(v.qos >= report_.tune_keep_threshold)) return;
-    config c;
-    c.knobs = app_.space().decode(v.code);
-    c.qos = v.qos;
-    c.cost = v.cost;
-    c.test_qos = buffer_.test_qos(row);
-    out.push_back(std::move(c));
+    out.push_back(make_config(app_.space(), v.code, v.qos, v.cost, buffer_.test_qos(row)));
   });
 }
 

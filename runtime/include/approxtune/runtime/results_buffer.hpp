@@ -126,7 +126,8 @@ class results_buffer {
   static constexpr std::size_t hash_chunk_bits = 16;  // hashes in chunks: no 2x regrow peak
   static constexpr std::size_t hash_chunk_mask = (std::size_t{1} << hash_chunk_bits) - 1;
 
-  void decode(const std::byte* rec, result_row& out) const;
+  // The record at @p rec, its code copied into @p code (num_ops entries).
+  result_view decode(const std::byte* rec, knob_index* code) const;
   bool code_equals(std::size_t row, std::span<const knob_index> code) const;
 
   std::size_t num_ops_;
