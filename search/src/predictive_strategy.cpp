@@ -50,6 +50,8 @@ class predictive_core final : public strategy {
       app_ = ctx.tuned_app;
       outputs_ = ctx.tuned_app->outputs();
       output_file_ = param_string(p, "output_profile", "", who);
+      // The profiling pass's QoS runs are the output passes Pi-1 needs: let the app keep them.
+      outputs_->keep_profile_outputs(true);
     }
     cost_model_ = param_string(p, "cost_model", "profiled", who);
     if (cost_model_ != "profiled" && cost_model_ != "flops")
@@ -73,6 +75,12 @@ class predictive_core final : public strategy {
   }
 
   std::string name() const override { return predictive_strategy_name; }
+
+  ~predictive_core() override {
+    if (outputs_ != nullptr) outputs_->keep_profile_outputs(false);
+  }
+  predictive_core(const predictive_core&) = delete;
+  predictive_core& operator=(const predictive_core&) = delete;
 
   std::vector<config_code> propose(std::size_t n) override {
     std::vector<config_code> out;
@@ -132,6 +140,7 @@ class predictive_core final : public strategy {
     if (qos_model_ == "pi1") {
       // Output passes are tune-split inference runs too (no timing), on top of the engine's.
       r["phases"]["profiling"]["output_passes"] = output_passes_;
+      r["phases"]["profiling"]["outputs_from_profiling"] = output_kept_;
       r["phases"]["profiling"]["output_seconds"] = output_seconds_;
       r["output_profile"] = {{"file", output_file_},
                              {"source", output_source_},
@@ -301,6 +310,7 @@ class predictive_core final : public strategy {
         codes.push_back(std::move(c));
       }
     std::vector<std::vector<float>> outs;
+    const std::size_t served_before = outputs_->kept_outputs_served();
     const nlohmann::json key = {{"format", "approxtune-pi1-outputs-1"},
                                 {"app", app_->name()},
                                 {"content_hash", std::to_string(app_->content_hash())},
@@ -324,7 +334,9 @@ class predictive_core final : public strategy {
           errors[i] = e.what();
         }
       });
-      output_passes_ = codes.size();
+      const std::size_t served = outputs_->kept_outputs_served() - served_before;
+      output_passes_ = codes.size() - std::min(served, codes.size());
+      output_kept_ = codes.size() - output_passes_;
       output_source_ = "measured";
       if (!errors[0].empty())
         throw error("strategy 'predictive': the baseline's output tensor: " + errors[0]);
@@ -353,6 +365,7 @@ class predictive_core final : public strategy {
       for (std::size_t j = 0; j < size; ++j)
         d[j] = static_cast<double>(outs[i][j]) - output_model_.base[j];
     }
+    outputs_->keep_profile_outputs(false);
     output_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -433,7 +446,8 @@ class predictive_core final : public strategy {
   const output_app* outputs_ = nullptr;
   std::string output_file_, output_source_ = "none", output_stale_;
   output_model output_model_;
-  std::size_t output_passes_ = 0;
+  std::size_t output_passes_ = 0;  ///< outputs computed by an extra pass
+  std::size_t output_kept_ = 0;    ///< outputs the app kept from the profiling's QoS passes
   double output_seconds_ = 0.0;
 
   std::size_t profiling_proposals_ = 0, profiling_measured_ = 0, profiling_cached_ = 0;

@@ -9,6 +9,7 @@
 #include "approxtune/dnn/gpu_network.hpp"
 #include "approxtune/knobs/catalogue.hpp"
 #include "approxtune/search/predictive.hpp"
+#include "approxtune/search/tuner.hpp"
 #include "dnn_test_util.hpp"
 
 namespace approxtune::dnn {
@@ -27,6 +28,16 @@ std::shared_ptr<const model> committed(const std::string& name) {
   return std::make_shared<const model>(model::load(APPROXTUNE_TEST_MODELS_DIR, name));
 }
 
+// The lenet app with the FLOP cost (no timing) on the first @p tune / @p test images.
+std::unique_ptr<dnn_app> lenet_model_cost(std::size_t tune, std::size_t test = 0) {
+  dnn_options o;
+  o.model = "lenet";
+  o.cost = cost_mode::model;
+  o.tune_images = tune;
+  o.test_images = test;
+  return dnn_app::create(committed("lenet"), test_data(), o);
+}
+
 TEST(DnnApp, OpsAndKnobsFromTheCatalogue) {
   const model m = *committed("lenet");
   std::vector<int> layers;
@@ -42,14 +53,12 @@ TEST(DnnApp, OpsAndKnobsFromTheCatalogue) {
 
 TEST(DnnApp, BaselineConfigGivesTheRecordedBaselineAccuracyExactly) {
   if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  for (const std::string name : {"lenet", "vgg"}) {
-    const fs::path arch = fs::path(APPROXTUNE_TEST_MODELS_DIR) / (name + ".json");
+  // The vgg models check the tune split's baseline only (keeps the suite fast); lenet checks
+  // both splits.
+  for (const std::string name : {"lenet", "vgg", "vgg-wide"}) {
     const fs::path weights = fs::path(APPROXTUNE_TEST_MODELS_DIR) / (name + ".weights");
     if (!fs::exists(weights)) continue;
     auto m = committed(name);
-    if (name == "vgg") {
-      // The tune split's baseline only (keeps the suite fast); lenet checks both splits.
-    }
     dnn_options o;
     o.model = name;
     o.cost = cost_mode::model;
@@ -67,11 +76,7 @@ TEST(DnnApp, BaselineConfigGivesTheRecordedBaselineAccuracyExactly) {
 
 TEST(DnnApp, ApproximationsReallyComputeLessAndChangeQoS) {
   if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  dnn_options o;
-  o.model = "lenet";
-  o.cost = cost_mode::model;
-  o.tune_images = 500;
-  auto a = dnn_app::create(committed("lenet"), test_data(), o);
+  auto a = lenet_model_cost(500);
   const auto base = a->measure(a->space().baseline_code(), split::tune);
   config_code code = a->space().baseline_code();
   code[1] = *a->space().find_knob(1, "123");  // conv2 row perforation stride 2
@@ -79,6 +84,88 @@ TEST(DnnApp, ApproximationsReallyComputeLessAndChangeQoS) {
   EXPECT_LT(approx.cost, base.cost * 0.9);
   EXPECT_NE(approx.qos, base.qos);
   EXPECT_GT(approx.qos, 50.0);
+}
+
+TEST(DnnApp, KeptProfileOutputsAreTheOutputsOfAFreshPass) {
+  // Pi-1's profiling hint: with keep_profile_outputs on, the QoS pass of the baseline and of a
+  // single-op configuration on the tune split keeps its output, and measure_outputs hands it out
+  // once; it must be bit-identical to a fresh pass of another app that keeps nothing. Multi-op
+  // configurations, the test split and anything measured while off are not kept. Random knobs.
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const auto seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  auto a = lenet_model_cost(250, 100);
+  auto fresh = lenet_model_cost(250, 100);
+  const auto& sp = a->space();
+  auto single = [&](std::size_t op) {
+    config_code c = sp.baseline_code();
+    c[op] = static_cast<knob_index>(std::uniform_int_distribution<std::size_t>(0, sp.num_knobs(op) - 1)(rng));
+    if (c[op] == sp.baseline_index(op)) c[op] = static_cast<knob_index>((c[op] + 1) % sp.num_knobs(op));
+    return c;
+  };
+  const config_code s0 = single(0), s1 = single(1);
+  config_code multi = s0;
+  multi[1] = s1[1];
+  const config_code before = single(1);  // measured before the hint: never kept
+
+  auto e = a->make_evaluator(slot_info{});
+  (void)e->measure(before, split::tune);
+  a->keep_profile_outputs(true);
+  std::vector<config_code> kept{sp.baseline_code(), s0, s1};
+  for (const auto& c : kept) {
+    const measurement m = e->measure(c, split::tune);
+    EXPECT_EQ(m.qos, fresh->measure(c, split::tune).qos);  // the kept pass scores as predict does
+  }
+  (void)e->measure(multi, split::tune);
+  (void)e->measure(sp.baseline_code(), split::test);
+  EXPECT_EQ(a->kept_outputs_served(), 0u);
+  for (const auto& c : kept) {
+    const auto got = a->measure_outputs(c, split::tune);
+    EXPECT_EQ(got, fresh->measure_outputs(c, split::tune));
+  }
+  EXPECT_EQ(a->kept_outputs_served(), kept.size());
+  // Served once: the second request, the multi-op one, the test split and `before` are passes.
+  EXPECT_EQ(a->measure_outputs(s0, split::tune), fresh->measure_outputs(s0, split::tune));
+  EXPECT_EQ(a->measure_outputs(multi, split::tune), fresh->measure_outputs(multi, split::tune));
+  EXPECT_EQ(a->measure_outputs(sp.baseline_code(), split::test), fresh->measure_outputs(sp.baseline_code(), split::test));
+  if (before != s1) {
+    EXPECT_EQ(a->measure_outputs(before, split::tune), fresh->measure_outputs(before, split::tune));
+  }
+  EXPECT_EQ(a->kept_outputs_served(), kept.size());
+  // Off drops what is kept.
+  (void)e->measure(s1, split::tune);
+  a->keep_profile_outputs(false);
+  EXPECT_EQ(a->measure_outputs(s1, split::tune), fresh->measure_outputs(s1, split::tune));
+  EXPECT_EQ(a->kept_outputs_served(), kept.size());
+  EXPECT_EQ(fresh->kept_outputs_served(), 0u);
+}
+
+TEST(DnnApp, Pi1ThroughTheTunerTakesItsOutputsFromTheProfilingPasses) {
+  // Predictive Pi-1 on lenet: every profiled output the strategy needs was kept from the
+  // profiling's QoS pass (no extra pass, except the baseline when the tuner measured it before
+  // the strategy existed). KeptProfileOutputsAreTheOutputsOfAFreshPass checks their values.
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  auto a = lenet_model_cost(200, 100);
+  tuner t(*a);
+  tune_options to;
+  to.strategy = "predictive";
+  to.strategy_params = {{"qos_model", "pi1"}, {"validate", 5}, {"model_evaluations", 2000}};
+  to.max_iter = 100000;
+  to.relative = true;
+  to.qos_tuner_threshold = 5.0;
+  to.test_configs = false;
+  to.seed = 1;
+  to.devices = "cpu:2";
+  t.tune(to);
+  const auto& prof = t.summary().strategy_report.at("phases").at("profiling");
+  const std::size_t passes = prof.at("output_passes").get<std::size_t>();
+  const std::size_t kept = prof.at("outputs_from_profiling").get<std::size_t>();
+  std::size_t profile = 1;
+  for (std::size_t op = 0; op < a->space().num_ops(); ++op) profile += a->space().num_knobs(op) - 1;
+  EXPECT_EQ(passes + kept, profile);
+  EXPECT_LE(passes, 1u);
+  EXPECT_GE(kept, profile - 1);
 }
 
 TEST(DnnApp, TimedEvaluatorMeasuresTime) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <type_traits>
 
 #include "approxtune/dnn/error.hpp"
 #include "approxtune/dnn/gpu_network.hpp"
@@ -198,7 +199,17 @@ class dnn_evaluator_of : public evaluator {
     measurement m;
     {
       std::shared_lock<std::shared_mutex> shared(mutex_);
-      m.qos = Ops::accuracy(*net_, d, n);
+      if constexpr (std::is_same_v<Ops, cpu_net_ops>) {
+        if (app_.keeps_output_of(code, s)) {
+          std::vector<float> out = app_.forward_outputs(*net_, s);
+          m.qos = app_.qos_of_outputs(out, s);
+          app_.keep_output(code, s, std::move(out));
+        } else {
+          m.qos = Ops::accuracy(*net_, d, n);
+        }
+      } else {
+        m.qos = Ops::accuracy(*net_, d, n);
+      }
     }
     if (app_.options().cost == cost_mode::model) {
       m.cost = Ops::flops(app_, *net_, code);
@@ -263,17 +274,55 @@ std::size_t dnn_app::output_size(split s) const {
   return split_images(s) * static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
 }
 
+bool dnn_app::keeps_output_of(const config_code& code, split s) const {
+  if (s != split::tune || !keep_outputs_.load()) return false;
+  const config_code& base = space().baseline_code();
+  std::size_t off = 0;
+  for (std::size_t op = 0; op < code.size(); ++op) off += code[op] != base[op];
+  return off <= 1;
+}
+
+void dnn_app::keep_output(const config_code& code, split s, std::vector<float> out) const {
+  std::lock_guard<std::mutex> g(kept_lock_);
+  if (keep_outputs_.load()) kept_[{code, s}] = std::move(out);
+}
+
+void dnn_app::keep_profile_outputs(bool on) const {
+  std::lock_guard<std::mutex> g(kept_lock_);
+  keep_outputs_.store(on);
+  if (!on) kept_.clear();
+}
+
+double dnn_app::qos_of_outputs(const std::vector<float>& out, split s) const {
+  // Widening to double is exact, so the arg-max (first maximum) is the float one `predict` takes.
+  const std::vector<double> wide(out.begin(), out.end());
+  return qos_from_outputs(wide, s);
+}
+
 std::vector<float> dnn_app::measure_outputs(const config_code& code, split s) const {
   if (options_.device != "cpu")
     throw config_error("dnn: output tensors (Pi-1) are measured on the cpu device only");
+  {
+    std::lock_guard<std::mutex> g(kept_lock_);
+    if (auto it = kept_.find({code, s}); it != kept_.end()) {
+      std::vector<float> out = std::move(it->second);
+      kept_.erase(it);
+      ++kept_served_;
+      return out;
+    }
+  }
   network net(model_, options_.batch);
   apply(net, code);
+  std::shared_lock<std::shared_mutex> shared(device_mutex("cpu"));
+  return forward_outputs(net, s);
+}
+
+std::vector<float> dnn_app::forward_outputs(network& net, split s) const {
   const labeled_images& d = split_data(s);
   const std::size_t total = split_images(s);
   const std::size_t per_image = static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
   const kernels::shape4 is = d.images.shape();
   std::vector<float> out(total * per_image);
-  std::shared_lock<std::shared_mutex> shared(device_mutex("cpu"));
   for (std::size_t first = 0; first < total; first += static_cast<std::size_t>(net.max_batch())) {
     const int b = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(net.max_batch()), total - first));
     const auto y = net.forward({d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}});

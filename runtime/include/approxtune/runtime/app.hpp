@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,15 @@ class output_app {
    * @throws config_error when the size is wrong
    */
   virtual double qos_from_outputs(std::span<const double> outputs, split s) const = 0;
+  /**
+   * @brief Hint from Pi-1's profiling: while on, `measure` may keep the output of every
+   * configuration with at most one op off its baseline knob (the profile) and `measure_outputs`
+   * then serves it once without another pass. Off drops what is kept. Bounded by the profile's
+   * size: (1 + sum of knobs per op) outputs. The default keeps nothing. Thread-safe.
+   */
+  virtual void keep_profile_outputs(bool /*on*/) const {}
+  /** @brief How many `measure_outputs` calls were served from kept outputs (default 0). */
+  virtual std::size_t kept_outputs_served() const { return 0; }
 };
 
 /**

@@ -39,7 +39,9 @@
  *      tuner selects the real front among everything measured and runs its test phase.
  *   With "qos_model" "pi1", phase 2 first profiles the output tensor of the baseline and of
  *   every (op, knob) alone on the tune split (`output_app::measure_outputs`, in parallel on
- *   the host's threads; kept in the "output_profile" file when given, keyed by the app's name,
+ *   the host's threads; an app that honours `output_app::keep_profile_outputs`, which the
+ *   strategy turns on from its creation to the end of phase 2, serves them from phase 1's
+ *   passes instead; kept in the "output_profile" file when given, keyed by the app's name,
  *   content hash, knob-space fingerprint, split and output size, so a stale file is re-measured,
  *   never reused) and predicts with `output_model` (see below).
  *   Params: "qos_model" ("pi2" | "pi1": needs `strategy_context::tuned_app` with

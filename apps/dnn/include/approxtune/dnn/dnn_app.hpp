@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -85,6 +86,13 @@ class dnn_app : public app, public output_app {
   std::vector<float> measure_outputs(const config_code& code, split s) const override;
   /** @brief Top-1 accuracy in percent of @p outputs (first maximum wins, as in `measure`). */
   double qos_from_outputs(std::span<const double> outputs, split s) const override;
+  /**
+   * @brief While on, CPU `measure` keeps the tune-split output of the baseline and of every
+   * single-op configuration from its QoS pass (the same forward pass `measure_outputs` runs, so the same
+   * values), and `measure_outputs` hands each one out once instead of running it again.
+   */
+  void keep_profile_outputs(bool on) const override;
+  std::size_t kept_outputs_served() const override { return kept_served_.load(); }
 
   const model& net_model() const noexcept { return *model_; }
   std::shared_ptr<const model> shared_model() const noexcept { return model_; }
@@ -117,6 +125,19 @@ class dnn_app : public app, public output_app {
   std::vector<int> op_layers_;
   mutable std::mutex device_mutexes_lock_;
   mutable std::map<std::string, std::unique_ptr<std::shared_mutex>> device_mutexes_;
+  /// The last layer's output of @p net (configured) for every image of split @p s, batched as
+  /// `network::predict` batches (the caller holds the device mutex shared).
+  std::vector<float> forward_outputs(network& net, split s) const;
+  /// `qos_from_outputs` of a float output.
+  double qos_of_outputs(const std::vector<float>& out, split s) const;
+  /// True if `measure` of @p code on split @p s should keep its output: keep_profile_outputs is
+  /// on, @p s is the tune split (what Pi-1 profiles) and at most one op is off its baseline knob.
+  bool keeps_output_of(const config_code& code, split s) const;
+  void keep_output(const config_code& code, split s, std::vector<float> out) const;
+  mutable std::atomic<bool> keep_outputs_{false};
+  mutable std::mutex kept_lock_;
+  mutable std::map<std::pair<config_code, split>, std::vector<float>> kept_;  ///< profile outputs
+  mutable std::atomic<std::size_t> kept_served_{0};
 };
 
 /** @brief Declares the ops and knobs of @p m for @p device ("cpu" or "gpu"). */
