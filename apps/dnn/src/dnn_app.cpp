@@ -199,17 +199,7 @@ class dnn_evaluator_of : public evaluator {
     measurement m;
     {
       std::shared_lock<std::shared_mutex> shared(mutex_);
-      if constexpr (std::is_same_v<Ops, cpu_net_ops>) {
-        if (app_.keeps_output_of(code, s)) {
-          std::vector<float> out = app_.forward_outputs(*net_, s);
-          m.qos = app_.qos_of_outputs(out, s);
-          app_.keep_output(code, s, std::move(out));
-        } else {
-          m.qos = Ops::accuracy(*net_, d, n);
-        }
-      } else {
-        m.qos = Ops::accuracy(*net_, d, n);
-      }
+      m.qos = qos_pass(code, s, d, n);
     }
     if (app_.options().cost == cost_mode::model) {
       m.cost = Ops::flops(app_, *net_, code);
@@ -234,6 +224,20 @@ class dnn_evaluator_of : public evaluator {
   }
 
  private:
+  // The accuracy pass of the configured network. On the CPU, a profile configuration's pass
+  // keeps its output while Pi-1 asks for it (dnn_app::keep_profile_outputs).
+  double qos_pass(const config_code& code, split s, const labeled_images& d, std::size_t n) {
+    if constexpr (std::is_same_v<Ops, cpu_net_ops>) {
+      if (app_.keeps_output_of(code, s)) {
+        std::vector<float> out = app_.forward_outputs(*net_, s);
+        const double qos = app_.qos_of_outputs(out, s);
+        app_.keep_output(code, s, std::move(out));
+        return qos;
+      }
+    }
+    return Ops::accuracy(*net_, d, n);
+  }
+
   const dnn_app& app_;
   std::unique_ptr<net_type> net_;
   std::unique_ptr<net_type> base_;  ///< the exact network, for paired timing

@@ -78,7 +78,7 @@ class output_app {
    * @brief Hint from Pi-1's profiling: while on, `measure` may keep the output of every
    * configuration with at most one op off its baseline knob (the profile) and `measure_outputs`
    * then serves it once without another pass. Off drops what is kept. Bounded by the profile's
-   * size: (1 + sum of knobs per op) outputs. The default keeps nothing. Thread-safe.
+   * size: 1 + sum over ops of (knobs - 1) outputs. The default keeps nothing. Thread-safe.
    */
   virtual void keep_profile_outputs(bool /*on*/) const {}
   /** @brief How many `measure_outputs` calls were served from kept outputs (default 0). */
