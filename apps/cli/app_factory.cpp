@@ -58,6 +58,12 @@ void add_app_options(CLI::App* cmd, app_args& a) {
                "dnn: follow paths read from files (a model's weights file, a resumed run's "
                "--models-dir/--data-dir) even when they lead outside their folder");
   cmd->add_option("--dnn-batch", a.dnn_batch, "dnn: images per forward call")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--prefix-cache-mb", a.prefix_cache_mb,
+                  "dnn: MiB for the exact network's activations over a split, so that an accuracy pass starts at "
+                  "the configuration's first approximated layer (same results; timed runs always run the whole "
+                  "network; 0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
 }
 
 bool have_dnn_app() noexcept {
@@ -93,6 +99,7 @@ std::unique_ptr<app> make_app(const app_args& a, std::uint64_t seed) {
     o.cost = a.cost == "model" ? dnn::cost_mode::model : dnn::cost_mode::time;
     o.device = a.device;
     o.batch = a.dnn_batch;
+    o.prefix_cache_mb = a.prefix_cache_mb;
     return dnn::dnn_app::create(o);
   }
   throw config_error("unknown app '" + a.app + "' (available: synthetic, dnn:<model>; see 'approxtune models')");

@@ -31,6 +31,7 @@ struct app_args {
   std::string cost = "time";              ///< time | model
   std::string device = "cpu";
   int dnn_batch = 100;
+  std::size_t prefix_cache_mb = 1024;     ///< exact activations kept for accuracy passes (0 = off)
   /// Consent to follow paths read from files (a model's weights path, a stored run's folders)
   /// outside their folder; given per invocation, never stored with a run.
   bool allow_outside_paths = false;

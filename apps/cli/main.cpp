@@ -73,6 +73,7 @@ const stored_flag stored_flags[] = {
     {"/app/cost", "--cost", false},
     {"/app/device", "--device", false},
     {"/app/dnn_batch", "--dnn-batch", false},
+    {"/app/prefix_cache_mb", "--prefix-cache-mb", true},  // speed only: results are bit-identical
     {"/tune/iterations", "--iterations", true},  // a larger budget continues the same search
     {"/tune/qos_loss", "--qos-loss", false},
     {"/tune/qos_min", "--qos-min", false},

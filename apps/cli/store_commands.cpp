@@ -291,7 +291,8 @@ nlohmann::json app_args_to_json(const app_args& a) {
           {"timing_repeats", a.timing_repeats},
           {"cost", a.cost},
           {"device", a.device},
-          {"dnn_batch", a.dnn_batch}};
+          {"dnn_batch", a.dnn_batch},
+          {"prefix_cache_mb", a.prefix_cache_mb}};
 }
 
 app_args app_args_from_json(const nlohmann::json& j) {
@@ -318,6 +319,7 @@ app_args app_args_from_json(const nlohmann::json& j) {
   field("cost", a.cost);
   field("device", a.device);
   field("dnn_batch", a.dnn_batch);
+  field("prefix_cache_mb", a.prefix_cache_mb);
   return a;
 }
 

@@ -29,8 +29,9 @@ std::shared_ptr<const model> committed(const std::string& name) {
 }
 
 // The lenet app with the FLOP cost (no timing) on the first @p tune / @p test images.
-std::unique_ptr<dnn_app> lenet_model_cost(std::size_t tune, std::size_t test = 0) {
+std::unique_ptr<dnn_app> lenet_model_cost(std::size_t tune, std::size_t test = 0, std::size_t prefix_mb = 1024) {
   dnn_options o;
+  o.prefix_cache_mb = prefix_mb;
   o.model = "lenet";
   o.cost = cost_mode::model;
   o.tune_images = tune;
@@ -96,7 +97,7 @@ TEST(DnnApp, KeptProfileOutputsAreTheOutputsOfAFreshPass) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
   auto a = lenet_model_cost(250, 100);
-  auto fresh = lenet_model_cost(250, 100);
+  auto fresh = lenet_model_cost(250, 100, 0);  // full passes only
   const auto& sp = a->space();
   auto single = [&](std::size_t op) {
     config_code c = sp.baseline_code();
@@ -139,6 +140,76 @@ TEST(DnnApp, KeptProfileOutputsAreTheOutputsOfAFreshPass) {
   EXPECT_EQ(a->measure_outputs(s1, split::tune), fresh->measure_outputs(s1, split::tune));
   EXPECT_EQ(a->kept_outputs_served(), kept.size());
   EXPECT_EQ(fresh->kept_outputs_served(), 0u);
+}
+
+// The oracle of a configuration on a split: a full forward pass of a network of its own, in
+// batches of @p batch (as the app batches): the accuracy and the last layer's outputs.
+std::pair<double, std::vector<float>> full_pass(const dnn_app& a, const config_code& code, split s, int batch) {
+  network net(a.shared_model(), batch);
+  a.apply(net, code);
+  const labeled_images& d = a.split_data(s);
+  const std::size_t total = a.split_images(s);
+  const auto is = d.images.shape();
+  std::vector<float> out;
+  std::size_t ok = 0;
+  for (std::size_t first = 0; first < total; first += static_cast<std::size_t>(batch)) {
+    const int b = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), total - first));
+    const auto y = net.forward({d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}});
+    out.insert(out.end(), y.data, y.data + y.size());
+    const std::size_t k = y.shape.image_size();
+    for (int i = 0; i < b; ++i) {
+      const float* row = y.data + static_cast<std::size_t>(i) * k;
+      ok += static_cast<int>(std::max_element(row, row + k) - row) == d.labels[first + static_cast<std::size_t>(i)];
+    }
+  }
+  return {100.0 * static_cast<double>(ok) / static_cast<double>(total), out};
+}
+
+TEST(DnnApp, AccuracyPassesFromTheKeptExactActivationsAreBitIdentical) {
+  // With the exact activations kept (dnn_options::prefix_cache_mb), a configuration whose first
+  // ops are exact starts its accuracy pass at its first approximated layer. Its accuracy and
+  // outputs must be those of a full pass, bit for bit, whatever op comes first and however much
+  // memory is allowed (all, only the last layers, none); random knobs after the first
+  // approximated op, a last batch smaller than the others, both splits.
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const auto seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (const std::size_t mb : {std::size_t{1024}, std::size_t{2}, std::size_t{0}}) {
+    SCOPED_TRACE("prefix_cache_mb " + std::to_string(mb));
+    dnn_options o;
+    o.model = "vgg";
+    o.cost = cost_mode::model;
+    o.tune_images = 230;
+    o.test_images = 130;
+    o.batch = 50;
+    o.prefix_cache_mb = mb;
+    auto a = dnn_app::create(committed("vgg"), test_data(), o);
+    const auto& sp = a->space();
+    auto e = a->make_evaluator(slot_info{});
+    std::size_t from_prefix = 0;
+    for (std::size_t first_off = 0; first_off <= sp.num_ops(); ++first_off) {
+      config_code c = sp.baseline_code();
+      for (std::size_t op = first_off; op < sp.num_ops(); ++op)
+        c[op] = static_cast<knob_index>(std::uniform_int_distribution<std::size_t>(0, sp.num_knobs(op) - 1)(rng));
+      if (first_off < sp.num_ops() && c[first_off] == sp.baseline_index(first_off))
+        c[first_off] = static_cast<knob_index>((c[first_off] + 1) % sp.num_knobs(first_off));
+      for (const split s : {split::tune, split::test}) {
+        SCOPED_TRACE("first op off " + std::to_string(first_off) + ", " + to_string(s));
+        const auto [qos, outputs] = full_pass(*a, c, s, o.batch);
+        EXPECT_EQ(e->measure(c, s).qos, qos);
+        EXPECT_EQ(a->measure_outputs(c, s), outputs);
+        // vgg's first op is its first layer: only later first ops can start later.
+        if (first_off > 0) from_prefix += 2;
+      }
+    }
+    if (mb == 0) EXPECT_EQ(a->prefix_passes(), 0u);
+    else if (mb == 1024) EXPECT_EQ(a->prefix_passes(), from_prefix);
+    else {  // 2 MiB hold the last layers' activations only
+      EXPECT_GT(a->prefix_passes(), 0u);
+      EXPECT_LT(a->prefix_passes(), from_prefix);
+    }
+  }
 }
 
 TEST(DnnApp, Pi1ThroughTheTunerTakesItsOutputsFromTheProfilingPasses) {

@@ -162,6 +162,71 @@ TEST(DnnEngine, VariantSwapIsInPlaceAndReversible) {
   EXPECT_DOUBLE_EQ(net.flops(), f0);
 }
 
+TEST(DnnEngine, ForwardFromTheExactEarlierOutputsIsBitIdenticalToAFullPass) {
+  // A pass from layer `start` that reads the exact network's outputs of the layers before it
+  // (the residual add reads two of them) gives the full pass of the same configuration bit for
+  // bit, for every start and random approximations at or after it; it really reads what it is
+  // given (zeros change the result) and never asks for a layer at or after `start`.
+  const auto seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  auto m = std::make_shared<const model>(test::tiny_model(seed));
+  const int n = 3;
+  const kernels::tensor x = random_input(n, m->input_shape(), seed + 1);
+  network exact(m, 4);
+  (void)exact.forward(x.cview());
+  std::vector<kernels::tensor> kept;
+  for (std::size_t l = 0; l < m->layers().size(); ++l) {
+    const auto y = exact.layer_output(l);
+    kept.emplace_back(y.shape, std::vector<float>(y.data, y.data + y.size()));
+  }
+  const std::vector<kernels::conv_variant> conv_choices = {
+      kernels::exact_conv(), kernels::perforated_rows(2, 1), kernels::perforated_cols(3, 0), kernels::filter_sampling(2, 1)};
+  for (std::size_t start = 1; start < m->layers().size(); ++start) {
+    network full(m, 4), from(m, 4);
+    for (std::size_t l = start; l < m->layers().size(); ++l) {
+      if (m->layers()[l].type != layer_type::conv) continue;
+      layer_variant v;
+      v.conv = conv_choices[std::uniform_int_distribution<std::size_t>(0, conv_choices.size() - 1)(rng)];
+      try {
+        full.set_variant(l, v);
+      } catch (const std::exception&) {
+        continue;  // e.g. a perforation that would leave this small output empty
+      }
+      from.set_variant(l, v);
+    }
+    const auto yf = full.forward(x.cview());
+    const std::vector<float> want(yf.data, yf.data + yf.size());
+    std::vector<int> asked;
+    const auto y = from.forward_from(start, n, [&](int l) -> kernels::const_tensor_view {
+      asked.push_back(l);
+      return l < 0 ? x.cview() : kept[static_cast<std::size_t>(l)].cview();
+    });
+    EXPECT_EQ(std::vector<float>(y.data, y.data + y.size()), want) << "start " << start;
+    for (const int l : asked) EXPECT_LT(l, static_cast<int>(start)) << "start " << start;
+    EXPECT_FALSE(asked.empty());
+    // Zeros for the earlier outputs: a different result, so they were read, not recomputed.
+    const kernels::tensor zeros_in({n, 2, 8, 8});
+    std::vector<kernels::tensor> zeros;
+    for (const auto& t : kept) zeros.emplace_back(t.shape());
+    const auto z = from.forward_from(start, n, [&](int l) -> kernels::const_tensor_view {
+      return l < 0 ? zeros_in.cview() : zeros[static_cast<std::size_t>(l)].cview();
+    });
+    EXPECT_NE(std::vector<float>(z.data, z.data + z.size()), want) << "start " << start;
+  }
+}
+
+TEST(DnnEngine, ForwardFromRejectsBadArguments) {
+  auto m = std::make_shared<const model>(test::tiny_model());
+  network net(m, 2);
+  kernels::tensor wrong({2, 1, 1, 1});
+  const auto give_wrong = [&](int) -> kernels::const_tensor_view { return wrong.cview(); };
+  EXPECT_THROW(net.forward_from(3, 2, give_wrong), config_error);                     // shape mismatch
+  EXPECT_THROW(net.forward_from(m->layers().size(), 2, give_wrong), config_error);   // no such layer
+  EXPECT_THROW(net.forward_from(3, 3, give_wrong), config_error);                     // > max_batch
+  EXPECT_THROW(net.forward_from(3, 0, give_wrong), config_error);
+}
+
 TEST(DnnEngine, RejectsWrongInputShape) {
   auto m = std::make_shared<const model>(test::tiny_model());
   network net(m, 2);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <new>
+#include <set>
 #include <type_traits>
 
 #include "approxtune/dnn/error.hpp"
@@ -224,18 +226,23 @@ class dnn_evaluator_of : public evaluator {
   }
 
  private:
-  // The accuracy pass of the configured network. On the CPU, a profile configuration's pass
-  // keeps its output while Pi-1 asks for it (dnn_app::keep_profile_outputs).
+  // The accuracy pass of the configured network. On the CPU, it starts at the first approximated
+  // layer when the exact activations before it are kept (dnn_options::prefix_cache_mb), and a
+  // profile configuration's pass keeps its output while Pi-1 asks for it (keep_profile_outputs).
   double qos_pass(const config_code& code, split s, const labeled_images& d, std::size_t n) {
     if constexpr (std::is_same_v<Ops, cpu_net_ops>) {
+      (void)d;
+      (void)n;
       if (app_.keeps_output_of(code, s)) {
-        std::vector<float> out = app_.forward_outputs(*net_, s);
+        std::vector<float> out = app_.forward_outputs(*net_, code, s);
         const double qos = app_.qos_of_outputs(out, s);
         app_.keep_output(code, s, std::move(out));
         return qos;
       }
+      return app_.cpu_accuracy(*net_, code, s);
+    } else {
+      return Ops::accuracy(*net_, d, n);
     }
-    return Ops::accuracy(*net_, d, n);
   }
 
   const dnn_app& app_;
@@ -318,24 +325,139 @@ std::vector<float> dnn_app::measure_outputs(const config_code& code, split s) co
   network net(model_, options_.batch);
   apply(net, code);
   std::shared_lock<std::shared_mutex> shared(device_mutex("cpu"));
-  return forward_outputs(net, s);
+  return forward_outputs(net, code, s);
 }
 
-std::vector<float> dnn_app::forward_outputs(network& net, split s) const {
+// Reusing the exact prefix is what none of the libraries does for us: it is specific to how a
+// configuration changes a network (some layers' kernels, in place). Every layer before a
+// configuration's first approximated op runs the exact kernel on the exact input, so its output
+// is the exact network's, bit for bit; the pass takes those from memory instead.
+std::shared_ptr<const dnn_app::exact_prefix> dnn_app::prefix_for(split s) const {
+  const std::size_t si = s == split::tune ? 0 : 1;
+  std::lock_guard<std::mutex> g(prefix_lock_);
+  if (prefix_built_[si]) return prefixes_[si];
+  prefix_built_[si] = true;
+  const std::size_t total = split_images(s);
+  const auto& layers = model_->layers();
+  const std::size_t budget = options_.prefix_cache_mb * (std::size_t{1} << 20);
+  if (budget == 0 || total == 0) return nullptr;
+  // The layers before `start` whose outputs a pass from `start` reads.
+  auto needed = [&](int start) {
+    std::set<int> need;
+    for (std::size_t i = static_cast<std::size_t>(start); i < layers.size(); ++i)
+      for (const int in : layers[i].inputs)
+        if (in >= 0 && in < start) need.insert(in);
+    return need;
+  };
+  auto bytes = [&](const std::set<int>& ls) {
+    std::size_t b = 0;
+    for (const int l : ls) b += total * layers[static_cast<std::size_t>(l)].out_shape.image_size() * sizeof(float);
+    return b;
+  };
+  auto p = std::make_shared<exact_prefix>();
+  p->start_of_op.assign(op_layers_.size(), -1);
+  std::set<int> keep;
+  // From the last op back: the latest starts save the most and need the smallest activations.
+  for (std::size_t op = op_layers_.size(); op-- > 0;) {
+    if (op_layers_[op] == 0) break;
+    std::set<int> with = keep;
+    const auto need = needed(op_layers_[op]);
+    with.insert(need.begin(), need.end());
+    if (bytes(with) > budget) break;
+    keep = std::move(with);
+    p->start_of_op[op] = op_layers_[op];
+  }
+  if (keep.empty()) return nullptr;
+  const labeled_images& d = split_data(s);
+  const kernels::shape4 is = d.images.shape();
+  try {
+    for (const int l : keep) {
+      kernels::shape4 sh = layers[static_cast<std::size_t>(l)].out_shape;
+      sh.n = static_cast<int>(total);
+      p->outputs.emplace(l, kernels::tensor(sh));
+    }
+  } catch (const std::bad_alloc&) {
+    // Only a speed-up: without the memory every pass simply runs the whole network.
+    logger()->warn("dnn: no memory for {:.1f} MiB of exact activations (--prefix-cache-mb); accuracy passes run "
+                   "the whole network", static_cast<double>(bytes(keep)) / (1 << 20));
+    return nullptr;
+  }
+  network exact(model_, options_.batch);
+  for (std::size_t first = 0; first < total; first += static_cast<std::size_t>(exact.max_batch())) {
+    const int b = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(exact.max_batch()), total - first));
+    (void)exact.forward({d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}});
+    for (auto& [l, t] : p->outputs) {
+      const auto y = exact.layer_output(static_cast<std::size_t>(l));
+      std::copy(y.data, y.data + y.size(), t.data() + first * t.shape().image_size());
+    }
+  }
+  logger()->debug("dnn: kept the exact activations of {} layer(s), {:.1f} MiB, for the {} split", keep.size(),
+             static_cast<double>(bytes(keep)) / (1 << 20), to_string(s));
+  prefixes_[si] = p;
+  return p;
+}
+
+template <class Sink>
+void dnn_app::forward_split(network& net, const config_code& code, split s, Sink&& sink) const {
   const labeled_images& d = split_data(s);
   const std::size_t total = split_images(s);
-  const std::size_t per_image = static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
   const kernels::shape4 is = d.images.shape();
-  std::vector<float> out(total * per_image);
+  // The latest kept start at or before the first op off its baseline knob.
+  std::shared_ptr<const exact_prefix> p;
+  int start = -1;
+  if (space().valid(code) && (p = prefix_for(s))) {
+    const config_code& base = space().baseline_code();
+    for (std::size_t op = 0; op < code.size(); ++op) {
+      if (p->start_of_op[op] >= 0) start = p->start_of_op[op];
+      if (code[op] != base[op]) break;
+    }
+  }
+  if (start > 0) ++prefix_passes_;
   for (std::size_t first = 0; first < total; first += static_cast<std::size_t>(net.max_batch())) {
     const int b = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(net.max_batch()), total - first));
-    const auto y = net.forward({d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}});
+    const kernels::const_tensor_view batch{d.images.data() + first * is.image_size(), {b, is.c, is.h, is.w}};
+    if (start <= 0) {
+      sink(first, net.forward(batch));
+      continue;
+    }
+    sink(first, net.forward_from(static_cast<std::size_t>(start), b, [&](int l) -> kernels::const_tensor_view {
+      if (l < 0) return batch;
+      const auto it = p->outputs.find(l);
+      if (it == p->outputs.end())
+        throw error("dnn: no kept activations of layer " + std::to_string(l) + " for a pass from layer " +
+                    std::to_string(start));
+      kernels::shape4 sh = it->second.shape();
+      const std::size_t per = sh.image_size();
+      sh.n = b;
+      return {it->second.data() + first * per, sh};
+    }));
+  }
+}
+
+std::vector<float> dnn_app::forward_outputs(network& net, const config_code& code, split s) const {
+  const std::size_t per_image = static_cast<std::size_t>(model_->layers().back().out_shape.image_size());
+  std::vector<float> out(split_images(s) * per_image);
+  forward_split(net, code, s, [&](std::size_t first, kernels::const_tensor_view y) {
     if (static_cast<std::size_t>(y.shape.image_size()) != per_image)
       throw error("dnn: the network's output has " + std::to_string(y.shape.image_size()) +
                   " values per image, the model says " + std::to_string(per_image));
-    std::copy(y.data, y.data + static_cast<std::size_t>(b) * per_image, out.begin() + static_cast<std::ptrdiff_t>(first * per_image));
-  }
+    std::copy(y.data, y.data + y.size(), out.begin() + static_cast<std::ptrdiff_t>(first * per_image));
+  });
   return out;
+}
+
+double dnn_app::cpu_accuracy(network& net, const config_code& code, split s) const {
+  const std::size_t total = split_images(s);
+  const auto& labels = split_data(s).labels;
+  std::size_t ok = 0;
+  forward_split(net, code, s, [&](std::size_t first, kernels::const_tensor_view y) {
+    const std::size_t k = y.shape.image_size();
+    for (int i = 0; i < y.shape.n; ++i) {
+      const float* row = y.data + static_cast<std::size_t>(i) * k;
+      ok += static_cast<int>(std::max_element(row, row + k) - row) == labels[first + static_cast<std::size_t>(i)];
+    }
+  });
+  return total == 0 ? 0.0 : 100.0 * static_cast<double>(ok) / static_cast<double>(total);
 }
 
 double dnn_app::qos_from_outputs(std::span<const double> outputs, split s) const {

@@ -78,12 +78,35 @@ kernels::const_tensor_view network::forward(kernels::const_tensor_view batch) {
     throw config_error("network '" + model_->name() + "': input " + batch.shape.to_string() +
                        " does not match [<=" + std::to_string(max_batch_) + "," + std::to_string(want.c) + "," +
                        std::to_string(want.h) + "," + std::to_string(want.w) + "]");
+  return run_layers(0, n, [&](int idx) -> kernels::const_tensor_view {
+    return idx < 0 ? batch : outputs_[static_cast<std::size_t>(idx)].cview();
+  });
+}
+
+kernels::const_tensor_view network::forward_from(std::size_t start, int n, const earlier_outputs& earlier) {
   const auto& layers = model_->layers();
-  auto in_view = [&](int idx) -> kernels::const_tensor_view {
-    if (idx < 0) return batch;
-    return outputs_[static_cast<std::size_t>(idx)].cview();
-  };
-  for (std::size_t i = 0; i < layers.size(); ++i) {
+  if (start >= layers.size())
+    throw config_error("network '" + model_->name() + "': forward_from layer " + std::to_string(start) + " of " +
+                       std::to_string(layers.size()));
+  if (n < 1 || n > max_batch_)
+    throw config_error("network '" + model_->name() + "': forward_from " + std::to_string(n) + " images (1.." +
+                       std::to_string(max_batch_) + ")");
+  return run_layers(start, n, [&](int idx) -> kernels::const_tensor_view {
+    if (idx >= 0 && static_cast<std::size_t>(idx) >= start) return outputs_[static_cast<std::size_t>(idx)].cview();
+    const kernels::const_tensor_view v = earlier(idx);
+    shape4 want = idx < 0 ? model_->input_shape() : layers[static_cast<std::size_t>(idx)].out_shape;
+    want.n = n;
+    if (!(v.shape == want))
+      throw config_error("network '" + model_->name() + "': the output given for layer " + std::to_string(idx) +
+                         " is " + v.shape.to_string() + ", not " + want.to_string());
+    return v;
+  });
+}
+
+template <class InputOf>
+kernels::const_tensor_view network::run_layers(std::size_t start, int n, const InputOf& in_view) {
+  const auto& layers = model_->layers();
+  for (std::size_t i = start; i < layers.size(); ++i) {
     const layer& l = layers[i];
     shape4 os = l.out_shape;
     os.n = n;

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <filesystem>
@@ -54,6 +55,11 @@ struct dnn_options {
   cost_mode cost = cost_mode::time;
   std::string device = "cpu";           ///< "cpu", or "gpu" (CUDA builds with a device): knobs and engine
   int batch = 100;                      ///< images per forward call
+  /// Memory (MiB) for the exact network's activations over a split, so that the CPU accuracy
+  /// pass of a configuration whose first ops are on their baseline knob starts at its first
+  /// approximated layer (bit-identical results; the timed runs always run the whole network).
+  /// Kept for the latest layers that fit; 0 = off.
+  std::size_t prefix_cache_mb = 1024;
 };
 
 /** @brief The dnn app. Weights and data are loaded once and shared by every evaluator. */
@@ -106,6 +112,9 @@ class dnn_app : public app, public output_app {
   /** @brief Sets every tunable layer of @p net to the variants of @p code (in place). */
   void apply(network& net, const config_code& code) const;
 
+  /** @brief Accuracy passes (CPU) that started at a later layer from the kept exact activations. */
+  std::size_t prefix_passes() const noexcept { return prefix_passes_.load(); }
+
   /** @brief The data of split @p s limited to the configured image count. */
   const labeled_images& split_data(split s) const;
   std::size_t split_images(split s) const;
@@ -125,9 +134,27 @@ class dnn_app : public app, public output_app {
   std::vector<int> op_layers_;
   mutable std::mutex device_mutexes_lock_;
   mutable std::map<std::string, std::unique_ptr<std::shared_mutex>> device_mutexes_;
-  /// The last layer's output of @p net (configured) for every image of split @p s, batched as
-  /// `network::predict` batches (the caller holds the device mutex shared).
-  std::vector<float> forward_outputs(network& net, split s) const;
+  /// The exact network's activations over a split (see dnn_options::prefix_cache_mb).
+  struct exact_prefix {
+    std::vector<int> start_of_op;            ///< per op: the layer a pass may start at (-1: none)
+    std::map<int, kernels::tensor> outputs;  ///< layer -> its output for every image of the split
+  };
+  /// The kept activations of split @p s, computed by the first caller (null when off or nothing fits).
+  std::shared_ptr<const exact_prefix> prefix_for(split s) const;
+  /// Runs @p net, configured as @p code, over the images of split @p s in `network::predict`'s
+  /// batches, starting each batch at the latest layer the kept exact activations allow, and
+  /// hands every batch's last-layer output to @p sink(first image, output) (the caller holds
+  /// the device mutex shared).
+  template <class Sink>
+  void forward_split(network& net, const config_code& code, split s, Sink&& sink) const;
+  /// The last layer's output of @p net (configured as @p code) for every image of split @p s.
+  std::vector<float> forward_outputs(network& net, const config_code& code, split s) const;
+  /// Top-1 accuracy (percent) of @p net (configured as @p code) on split @p s, as `network::accuracy`.
+  double cpu_accuracy(network& net, const config_code& code, split s) const;
+  mutable std::mutex prefix_lock_;
+  mutable std::array<std::shared_ptr<const exact_prefix>, 2> prefixes_;
+  mutable std::array<bool, 2> prefix_built_{false, false};
+  mutable std::atomic<std::size_t> prefix_passes_{0};
   /// `qos_from_outputs` of a float output.
   double qos_of_outputs(const std::vector<float>& out, split s) const;
   /// True if `measure` of @p code on split @p s should keep its output: keep_profile_outputs is

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -48,6 +49,18 @@ class network {
    * @return the last layer's output [n, classes, 1, 1], valid until the next call
    */
   kernels::const_tensor_view forward(kernels::const_tensor_view batch);
+  /** @brief Where the forward pass from a later layer takes the output of an earlier layer
+   * (index >= 0) or the input batch (-1) of the @p n images it runs. */
+  using earlier_outputs = std::function<kernels::const_tensor_view(int layer)>;
+  /**
+   * @brief Forward pass of layers @p start.. only, for @p n images, reading the outputs of the
+   * layers before @p start (and the input batch) from @p earlier: with the exact activations of
+   * those layers this is bit-identical to `forward` (each layer is the same kernel on the same
+   * input) and skips their arithmetic. @return as `forward`
+   */
+  kernels::const_tensor_view forward_from(std::size_t start, int n, const earlier_outputs& earlier);
+  /** @brief Output of layer @p layer of the last forward pass (not valid before one). */
+  kernels::const_tensor_view layer_output(std::size_t layer) const { return outputs_.at(layer).cview(); }
 
   /** @brief Top-1 predictions of the first @p count images of @p images (all when 0). */
   std::vector<int> predict(const kernels::tensor& images, std::size_t count = 0);
@@ -62,6 +75,8 @@ class network {
   double layer_flops(std::size_t layer, const layer_variant& v) const;
 
  private:
+  template <class InputOf>
+  kernels::const_tensor_view run_layers(std::size_t start, int n, const InputOf& in_view);
   std::shared_ptr<const model> model_;
   int max_batch_;
   std::vector<layer_variant> variants_;
