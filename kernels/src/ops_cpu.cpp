@@ -158,15 +158,30 @@ void batch_norm(const_tensor_view input, std::span<const float> gamma, std::span
               input.shape.to_string());
   require(eps >= 0.0f, op, "eps must be >= 0");
   const std::size_t plane = input.shape.plane_size();
-  for (int n = 0; n < input.shape.n; ++n) {
-    for (std::size_t ch = 0; ch < c; ++ch) {
-      const float scale = gamma[ch] / std::sqrt(var[ch] + eps);
-      const float shift = beta[ch] - mean[ch] * scale;
-      const std::size_t base = (static_cast<std::size_t>(n) * c + ch) * plane;
-      for (std::size_t i = 0; i < plane; ++i)
-        output.data[base + i] = input.data[base + i] * scale + shift;
-    }
+  std::vector<float> scale(c), shift(c);
+  for (std::size_t ch = 0; ch < c; ++ch) {
+    scale[ch] = gamma[ch] / std::sqrt(var[ch] + eps);
+    shift[ch] = beta[ch] - mean[ch] * scale[ch];
   }
+  // Over whole (image, channel) planes, in parallel when the tensor is large (element-wise:
+  // the same values whatever the split).
+  const std::size_t planes = static_cast<std::size_t>(input.shape.n) * c;
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(plane, 1));
+  auto run = [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t ch = p % c;
+      const float sc = scale[ch], sh = shift[ch];
+      const float* x = input.data + p * plane;
+      float* y = output.data + p * plane;
+      for (std::size_t i = 0; i < plane; ++i) y[i] = x[i] * sc + sh;
+    }
+  };
+  if (planes <= grain) {
+    run(0, planes);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, planes, grain),
+                    [&](const tbb::blocked_range<std::size_t>& r) { run(r.begin(), r.end()); });
 }
 
 void softmax(const_tensor_view input, tensor_view output) {

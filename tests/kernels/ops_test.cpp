@@ -262,16 +262,24 @@ TEST_F(OpsTest, BatchNormAndSoftmaxMatchOracle) {
   const auto gamma = random(3), beta = random(3), mean = random(3);
   const auto var = random(3, 0.1f, 2.0f);
   k::tensor out(s);
-  k::batch_norm({x.data(), s}, gamma, beta, mean, var, 1e-5f, out);
-  for (int n = 0; n < s.n; ++n)
-    for (int c = 0; c < s.c; ++c)
-      for (int h = 0; h < s.h; ++h)
-        for (int w = 0; w < s.w; ++w) {
-          const std::size_t i = ((static_cast<std::size_t>(n) * s.c + c) * s.h + h) * s.w + w;
-          const double ref =
-              gamma[c] * (x[i] - static_cast<double>(mean[c])) / std::sqrt(var[c] + 1e-5) + beta[c];
-          ASSERT_NEAR(out.at(n, c, h, w), ref, 1e-5 * (1.0 + std::abs(ref)));
-        }
+  // Small, then large enough to run in parallel (planes of 900 values, and of 1 value).
+  for (const k::shape4 bs : {s, k::shape4{40, 9, 30, 30}, k::shape4{300, 300, 1, 1}}) {
+    SCOPED_TRACE("batch_norm " + bs.to_string());
+    const auto bx = bs == s ? x : random(bs.size(), -4.0f, 4.0f);
+    const auto c_ = static_cast<std::size_t>(bs.c);
+    const auto g = bs == s ? gamma : random(c_), b = bs == s ? beta : random(c_), m = bs == s ? mean : random(c_);
+    const auto v = bs == s ? var : random(c_, 0.1f, 2.0f);
+    k::tensor bout(bs, std::numeric_limits<float>::quiet_NaN());
+    k::batch_norm({bx.data(), bs}, g, b, m, v, 1e-5f, bout);
+    for (int n = 0; n < bs.n; ++n)
+      for (int c = 0; c < bs.c; ++c)
+        for (int h = 0; h < bs.h; ++h)
+          for (int w = 0; w < bs.w; ++w) {
+            const std::size_t i = ((static_cast<std::size_t>(n) * bs.c + c) * bs.h + h) * bs.w + w;
+            const double ref = g[c] * (bx[i] - static_cast<double>(m[c])) / std::sqrt(v[c] + 1e-5) + b[c];
+            ASSERT_NEAR(bout.at(n, c, h, w), ref, 1e-5 * (1.0 + std::abs(ref)));
+          }
+  }
   k::softmax({x.data(), s}, out);
   for (int n = 0; n < s.n; ++n)
     for (int h = 0; h < s.h; ++h)
