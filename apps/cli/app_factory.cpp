@@ -59,7 +59,7 @@ void add_app_options(CLI::App* cmd, app_args& a) {
                "--models-dir/--data-dir) even when they lead outside their folder");
   cmd->add_option("--dnn-batch", a.dnn_batch, "dnn: images per forward call")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_option("--prefix-cache-mb", a.prefix_cache_mb,
-                  "dnn: MiB for the exact network's activations over a split, so that an accuracy pass starts at "
+                  "dnn: MiB for the exact network's activations over the tune split, so that an accuracy pass starts at "
                   "the configuration's first approximated layer (same results; timed runs always run the whole "
                   "network; 0 = off)")
       ->capture_default_str()

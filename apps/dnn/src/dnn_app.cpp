@@ -333,10 +333,13 @@ std::vector<float> dnn_app::measure_outputs(const config_code& code, split s) co
 // configuration's first approximated op runs the exact kernel on the exact input, so its output
 // is the exact network's, bit for bit; the pass takes those from memory instead.
 std::shared_ptr<const dnn_app::exact_prefix> dnn_app::prefix_for(split s) const {
-  const std::size_t si = s == split::tune ? 0 : 1;
+  // The tune split only: the search measures hundreds of configurations there, the test phase a
+  // handful, for which keeping the test split's activations (memory and one more pass) would
+  // not pay.
+  if (s != split::tune) return nullptr;
   std::lock_guard<std::mutex> g(prefix_lock_);
-  if (prefix_built_[si]) return prefixes_[si];
-  prefix_built_[si] = true;
+  if (prefix_built_) return prefix_;
+  prefix_built_ = true;
   const std::size_t total = split_images(s);
   const auto& layers = model_->layers();
   const std::size_t budget = options_.prefix_cache_mb * (std::size_t{1} << 20);
@@ -391,9 +394,9 @@ std::shared_ptr<const dnn_app::exact_prefix> dnn_app::prefix_for(split s) const 
       std::copy(y.data, y.data + y.size(), t.data() + first * t.shape().image_size());
     }
   }
-  logger()->debug("dnn: kept the exact activations of {} layer(s), {:.1f} MiB, for the {} split", keep.size(),
-             static_cast<double>(bytes(keep)) / (1 << 20), to_string(s));
-  prefixes_[si] = p;
+  logger()->debug("dnn: kept the exact activations of {} layer(s), {:.1f} MiB, for the tune split", keep.size(),
+                  static_cast<double>(bytes(keep)) / (1 << 20));
+  prefix_ = p;
   return p;
 }
 

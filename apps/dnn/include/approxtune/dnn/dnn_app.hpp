@@ -12,7 +12,6 @@
  */
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <filesystem>
@@ -55,10 +54,10 @@ struct dnn_options {
   cost_mode cost = cost_mode::time;
   std::string device = "cpu";           ///< "cpu", or "gpu" (CUDA builds with a device): knobs and engine
   int batch = 100;                      ///< images per forward call
-  /// Memory (MiB) for the exact network's activations over a split, so that the CPU accuracy
-  /// pass of a configuration whose first ops are on their baseline knob starts at its first
-  /// approximated layer (bit-identical results; the timed runs always run the whole network).
-  /// Kept for the latest layers that fit; 0 = off.
+  /// Memory (MiB) for the exact network's activations over the tune split, so that the CPU
+  /// accuracy pass of a configuration whose first ops are on their baseline knob starts at its
+  /// first approximated layer (bit-identical results; the timed runs always run the whole
+  /// network). Kept for the latest layers that fit; 0 = off.
   std::size_t prefix_cache_mb = 1024;
 };
 
@@ -139,7 +138,8 @@ class dnn_app : public app, public output_app {
     std::vector<int> start_of_op;            ///< per op: the layer a pass may start at (-1: none)
     std::map<int, kernels::tensor> outputs;  ///< layer -> its output for every image of the split
   };
-  /// The kept activations of split @p s, computed by the first caller (null when off or nothing fits).
+  /// The kept activations of split @p s, computed by the first caller (null for the test split,
+  /// when off, or when nothing fits).
   std::shared_ptr<const exact_prefix> prefix_for(split s) const;
   /// Runs @p net, configured as @p code, over the images of split @p s in `network::predict`'s
   /// batches, starting each batch at the latest layer the kept exact activations allow, and
@@ -152,8 +152,8 @@ class dnn_app : public app, public output_app {
   /// Top-1 accuracy (percent) of @p net (configured as @p code) on split @p s, as `network::accuracy`.
   double cpu_accuracy(network& net, const config_code& code, split s) const;
   mutable std::mutex prefix_lock_;
-  mutable std::array<std::shared_ptr<const exact_prefix>, 2> prefixes_;
-  mutable std::array<bool, 2> prefix_built_{false, false};
+  mutable std::shared_ptr<const exact_prefix> prefix_;  ///< the tune split's
+  mutable bool prefix_built_ = false;
   mutable std::atomic<std::size_t> prefix_passes_{0};
   /// `qos_from_outputs` of a float output.
   double qos_of_outputs(const std::vector<float>& out, split s) const;
