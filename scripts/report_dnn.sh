@@ -6,7 +6,7 @@
 #  3. `approxtune dnn-report`: re-measure every kept configuration on the whole 5,000-image test
 #     split (accuracy) with paired timing over 1,000 images (median of 11 ratios), and print the
 #     best speedup whose test-split accuracy loss is <= 1 and <= 2 points.
-# Takes ~45 minutes on 2 idle cores, 25 of them for vgg-wide (MODELS="lenet vgg" runs the two
+# Takes ~25 minutes on 2 idle cores, most of them for vgg-wide (MODELS="lenet vgg" runs the two
 # small ones; ITERATIONS=500 is what the README's vgg-wide row used). Outputs in
 # runs/report/<model>/ and runs/report/table.md.
 set -euo pipefail
