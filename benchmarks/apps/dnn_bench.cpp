@@ -25,15 +25,21 @@ const fashion_mnist* data() {
   return d.get();
 }
 
-void bm_network(benchmark::State& st, const std::string& name, const std::string& knob) {
-  std::shared_ptr<const model> m;
+// The model and the data, or null after marking the benchmark skipped (e.g. no data set).
+std::shared_ptr<const model> load_or_skip(benchmark::State& st, const std::string& name) {
   try {
-    m = std::make_shared<const model>(model::load(resolve_models_dir(), name));
+    auto m = std::make_shared<const model>(model::load(resolve_models_dir(), name));
     (void)data();
+    return m;
   } catch (const std::exception& e) {
     st.SkipWithError(e.what());
-    return;
+    return nullptr;
   }
+}
+
+void bm_network(benchmark::State& st, const std::string& name, const std::string& knob) {
+  const auto m = load_or_skip(st, name);
+  if (!m) return;
   network net(m, 100);
   approxtune::knob_map k;
   if (knob != "11")
@@ -49,14 +55,8 @@ void bm_network(benchmark::State& st, const std::string& name, const std::string
 // consecutive layers (network::forward_from, reading the exact earlier outputs of one full pass),
 // summed per layer type and reported as shares of the full pass (counters "conv%", ...).
 void bm_layers(benchmark::State& st, const std::string& name) {
-  std::shared_ptr<const model> m;
-  try {
-    m = std::make_shared<const model>(model::load(resolve_models_dir(), name));
-    (void)data();
-  } catch (const std::exception& e) {
-    st.SkipWithError(e.what());
-    return;
-  }
+  const auto m = load_or_skip(st, name);
+  if (!m) return;
   const int n = 100, chunks = 5;
   const auto& images = data()->test.images;
   const auto is = images.shape();
