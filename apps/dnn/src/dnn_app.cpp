@@ -25,6 +25,20 @@ kn::device_kind device_of(const std::string& d) {
   throw config_error("dnn: unknown device '" + d + "' (cpu or gpu)");
 }
 
+// How many of the @p rows images from @p first on have their label as the first maximum of
+// their @p k values: the top-1 hits of every accuracy the app computes (network::predict takes
+// the same first maximum).
+template <class T>
+std::size_t top1_hits(const T* values, std::size_t rows, std::size_t k, const std::vector<int>& labels,
+                      std::size_t first) {
+  std::size_t ok = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const T* row = values + i * k;
+    ok += static_cast<int>(std::max_element(row, row + k) - row) == labels[first + i];
+  }
+  return ok;
+}
+
 knob to_runtime_knob(const kn::knob_info& k) { return knob(k.name, k.devices, k.baseline_priority); }
 
 // Median over `repeats` of the wall time of `run(net)`, divided by the time of `run(*base)`
@@ -305,9 +319,10 @@ void dnn_app::keep_profile_outputs(bool on) const {
 }
 
 double dnn_app::qos_of_outputs(const std::vector<float>& out, split s) const {
-  // Widening to double is exact, so the arg-max (first maximum) is the float one `predict` takes.
-  const std::vector<double> wide(out.begin(), out.end());
-  return qos_from_outputs(wide, s);
+  const std::size_t n = split_images(s);
+  if (n == 0) return 0.0;
+  return 100.0 * static_cast<double>(top1_hits(out.data(), n, out.size() / n, split_data(s).labels, 0)) /
+         static_cast<double>(n);
 }
 
 std::vector<float> dnn_app::measure_outputs(const config_code& code, split s) const {
@@ -454,11 +469,7 @@ double dnn_app::cpu_accuracy(network& net, const config_code& code, split s) con
   const auto& labels = split_data(s).labels;
   std::size_t ok = 0;
   forward_split(net, code, s, [&](std::size_t first, kernels::const_tensor_view y) {
-    const std::size_t k = y.shape.image_size();
-    for (int i = 0; i < y.shape.n; ++i) {
-      const float* row = y.data + static_cast<std::size_t>(i) * k;
-      ok += static_cast<int>(std::max_element(row, row + k) - row) == labels[first + static_cast<std::size_t>(i)];
-    }
+    ok += top1_hits(y.data, static_cast<std::size_t>(y.shape.n), y.shape.image_size(), labels, first);
   });
   return total == 0 ? 0.0 : 100.0 * static_cast<double>(ok) / static_cast<double>(total);
 }
@@ -469,13 +480,7 @@ double dnn_app::qos_from_outputs(std::span<const double> outputs, split s) const
     throw config_error("dnn: " + std::to_string(outputs.size()) + " output values for the " + to_string(s) +
                        " split, which needs " + std::to_string(output_size(s)));
   if (n == 0) return 0.0;
-  const std::size_t k = outputs.size() / n;
-  const auto& labels = split_data(s).labels;
-  std::size_t ok = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto row = outputs.subspan(i * k, k);
-    ok += static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()) == labels[i];
-  }
+  const std::size_t ok = top1_hits(outputs.data(), n, outputs.size() / n, split_data(s).labels, 0);
   return 100.0 * static_cast<double>(ok) / static_cast<double>(n);
 }
 

@@ -155,7 +155,7 @@ class dnn_app : public app, public output_app {
   mutable std::shared_ptr<const exact_prefix> prefix_;  ///< the tune split's
   mutable bool prefix_built_ = false;
   mutable std::atomic<std::size_t> prefix_passes_{0};
-  /// `qos_from_outputs` of a float output.
+  /// `qos_from_outputs` of a float output of the right size (no widened copy).
   double qos_of_outputs(const std::vector<float>& out, split s) const;
   /// True if `measure` of @p code on split @p s should keep its output: keep_profile_outputs is
   /// on, @p s is the tune split (what Pi-1 profiles) and at most one op is off its baseline knob.
