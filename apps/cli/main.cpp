@@ -529,6 +529,9 @@ int run_tune(tune_cli c, const CLI::App& cmd) {
   if (!c.no_test) std::printf(", passing the test split: %zu", s.best);
   std::printf("\nbest speedup within the threshold: %.3fx (tune)", s.best_speedup_tune);
   if (s.best_speedup_test) std::printf(", %.3fx (test)", *s.best_speedup_test);
+  // With --cost model every speedup is a FLOP ratio, not a measurement: say so where it is read.
+  if (c.app.app.rfind("dnn", 0) == 0 && c.app.cost == "model")
+    std::printf(" by the FLOP cost model (approxtune dnn-report times them)");
   if (!s.strategy_report.empty()) std::printf("\nstrategy report: %s", s.strategy_report.dump().c_str());
   std::printf("\nwrote %s/configs.json, configs.txt, tradeoff.svg; results in %s (run %lld)\n",
               out.string().c_str(), file.string().c_str(), static_cast<long long>(run_id));

@@ -93,7 +93,7 @@ void bm_layers(benchmark::State& st, const std::string& name) {
 }
 
 const int registered = [] {
-  for (const char* model_name : {"lenet", "vgg", "vgg-wide"})
+  for (const char* model_name : {"lenet", "vgg", "vgg-wide", "vgg-256"})
     benchmark::RegisterBenchmark((std::string("dnn/") + model_name + "/layers").c_str(), bm_layers, std::string(model_name))
         ->Unit(benchmark::kMillisecond)
         ->MinTime(1.0);

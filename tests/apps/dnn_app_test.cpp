@@ -56,7 +56,7 @@ TEST(DnnApp, BaselineConfigGivesTheRecordedBaselineAccuracyExactly) {
   if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   // The vgg models check the tune split's baseline only (keeps the suite fast); lenet checks
   // both splits.
-  for (const std::string name : {"lenet", "vgg", "vgg-wide"}) {
+  for (const std::string name : {"lenet", "vgg", "vgg-wide", "vgg-256"}) {
     const fs::path weights = fs::path(APPROXTUNE_TEST_MODELS_DIR) / (name + ".weights");
     if (!fs::exists(weights)) continue;
     auto m = committed(name);

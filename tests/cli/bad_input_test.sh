@@ -221,6 +221,9 @@ EOF
     }
     rep=(dnn-report --model lenet --repeats 1 --timing-images 10)
     write_configs "$dir/c_ok.json" '[{"knobs": {"conv1": "121"}, "qos": 89.5, "test_qos": null, "cost": 0.8, "speedup": 1.25}]'
+    expect_ok configs-ok "${rep[@]}" --configs "$dir/c_ok.json" --losses 100
+    grep -q "^best measured speedup with test-split accuracy loss <= 100.0 point(s): .*(config 0, .*; conv1: 121)$" "$dir/out" ||
+      fail "[configs-ok] dnn-report does not name the best configuration's knobs: $(cat "$dir/out")"
     head -c 150 "$dir/c_ok.json" > "$dir/c_trunc.json"
     expect_error configs-truncated "c_trunc.json' is not valid JSON" "${rep[@]}" --configs "$dir/c_trunc.json"
     write_configs "$dir/c_type.json" '[{"knobs": {"conv1": "121"}, "qos": "high", "test_qos": null, "cost": 0.8}]'
@@ -243,6 +246,8 @@ EOF
     # Folders stored with a run are followed on --resume / export only with consent.
     mkdir -p "$dir/mm" && cp "$models/lenet.json" "$models/lenet.weights" "$dir/mm/"
     expect_ok stored-dirs-run "${dnn[@]}" --models-dir "$dir/mm" --out "$dir/sd"
+    grep -q "^best speedup within the threshold: .* by the FLOP cost model" "$dir/out" ||
+      fail "[stored-dirs-run] a --cost model run's speedups are not labelled as the FLOP model: $(cat "$dir/out")"
     expect_error stored-dirs-resume "was started with --models-dir '$dir/mm'.*without your consent" tune --out "$dir/sd" --resume --iterations 4
     expect_ok stored-dirs-resume-given tune --out "$dir/sd" --resume --iterations 4 --models-dir "$dir/mm"
     expect_ok stored-dirs-resume-allowed tune --out "$dir/sd" --resume --iterations 5 --allow-outside-paths

@@ -4,7 +4,7 @@
  * by target speedup, and apply it to a network (kernel variants swapped in place).
  *
  * @code
- * auto m = std::make_shared<const dnn::model>(dnn::model::load(dnn::resolve_models_dir(), "vgg"));
+ * auto m = std::make_shared<const dnn::model>(dnn::model::load(dnn::resolve_models_dir(), "vgg-256"));
  * dnn::network net(m);
  * auto tuned = dnn::tuned_configs::load("runs/main/configs.json");
  * dnn::apply_config(net, tuned.pick_by_qos_loss(1.0).knobs);   // fastest within 1 point
