@@ -3,10 +3,10 @@
 # build, then tune the VGG-style CNN vgg-256 (6 conv layers, batch-norm) on real Fashion-MNIST
 # and show the result.
 #
-# Defaults sized for about 4 minutes on 2 cores, the way ApproxTuner tunes: predictive tuning
-# with the Pi-1 QoS model (`--strategy predictive`: every (op, knob) alone measured for real,
-# a search on the model, then up to 20 predicted configurations validated for real), QoS =
-# top-1 accuracy in percent on the first 1,000 images of the 5,000-image tune split
+# Defaults sized for about 3 minutes on 2 cores (after the build), the way ApproxTuner tunes:
+# predictive tuning with the Pi-1 QoS model (`--strategy predictive`: every (op, knob) alone
+# measured for real, a search on the model, then up to 20 predicted configurations validated
+# for real), QoS = top-1 accuracy in percent on the first 1,000 images of the 5,000-image tune split
 # (--tune-images), at most 2 points of accuracy loss, and the FLOP cost model (--cost model).
 # The best configurations are then measured on the whole 5,000-image test split by the tuner,
 # and `approxtune dnn-report` times each of them against the exact network (measured CPU wall

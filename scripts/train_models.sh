@@ -3,7 +3,8 @@
 # accuracies recorded in their architecture files, with approxtune's own deterministic trainer
 # on Fashion-MNIST's 60,000 training images (Debian package dataset-fashion-mnist).
 # Same seed, same machine -> the same weights, bit for bit. Another CPU can differ in the last bits
-# of OpenBLAS's GEMMs, which training amplifies (apps/dnn/models/README.md). Takes ~75 min on 2 idle cores (lenet ~5, vgg ~12, vgg-wide ~18, vgg-256 ~22).
+# of OpenBLAS's GEMMs, which training amplifies (apps/dnn/models/README.md).
+# Takes ~75 min on 2 idle cores (lenet ~5, vgg ~12, vgg-wide ~18, vgg-256 ~22).
 # Usage: bash scripts/train_models.sh [lenet|vgg|vgg-wide|vgg-256 ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
