@@ -11,7 +11,7 @@
 #  3. `approxtune dnn-report`: re-measure every kept configuration on the whole 5,000-image test
 #     split (accuracy) with paired timing over 1,000 images (median of 11 ratios), and print the
 #     best measured speedup whose test-split accuracy loss is <= 1 and <= 2 points.
-# Times on 2 idle cores: auto ~6 min for lenet and vgg together at 300 evaluations, ~27 min for
+# Times on 2 idle cores: auto ~7 min for lenet and vgg together at 300 evaluations, ~33 min for
 # vgg-wide at ITERATIONS=500 (what the README's rows used); predictive ~14 min for vgg-256
 # (MODELS=vgg-256 STRATEGY=predictive). Outputs in $OUT/<model>/ and $OUT/table.md.
 set -euo pipefail
